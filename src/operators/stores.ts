@@ -1,0 +1,17 @@
+/**
+ * What the hardening operators are given. They know no files or models, only these interfaces; `src/io`
+ * implements them over the run directory.
+ */
+
+/** A durable store of finished records (a journal) that can also write a compact snapshot. */
+export interface CheckpointStore<T> {
+  /** Makes one finished record durable before the stream moves on. */
+  append(item: T): Promise<void>;
+  /** Writes a compact snapshot (not a copy of all results); `count` is records finished so far. */
+  checkpoint(count: number): Promise<void>;
+}
+
+/** Writes a partial dataset of what has finished so far. */
+export interface AutosaveSink {
+  autosave(count: number): Promise<void>;
+}
