@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { tableFromArrays } from 'apache-arrow';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { InputError } from '../src/errors.js';
+import { parquetToTable, readParquetFile, tableToParquet, writeParquetFile } from '../src/io/parquet-file.js';
+import { generationResultSchema, resultColumnNames, resultsToTable, tableToResults } from '../src/io/result-table.js';
+import { failedRow, manyRows, passingRow, tempDir } from './sink-rows.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+before(async () => ({ dir, cleanup } = await tempDir()));
+after(() => cleanup());
+
+describe('result table', () => {
+  it('has one column per GenerationResult field, with list and struct types', () => {
+    assert.deepEqual(resultColumnNames, Object.keys(passingRow()));
+    const type = (name: string) => String(generationResultSchema.fields.find((f) => f.name === name)?.type);
+    assert.equal(type('test_list'), 'List<Utf8>');
+    assert.equal(type('test_errors'), 'List<Utf8>');
+    assert.equal(type('test_results'), 'List<Struct<{passed:Bool, error_type:Utf8, message:Utf8}>>');
+    assert.equal(type('task_id'), 'Int32');
+    assert.equal(type('generation_time'), 'Float64');
+    const nullable = generationResultSchema.fields.filter((f) => f.nullable).map((f) => f.name);
+    assert.deepEqual(nullable, ['challenge_test_results', 'completion_tokens', 'finish_reason', 'error']);
+  });
+
+  it('round-trips every column in memory, nulls, unicode and empty lists included', () => {
+    const rows = [passingRow(), failedRow()];
+    assert.deepEqual(tableToResults(resultsToTable(rows), 'memory'), rows);
+  });
+
+  it('keeps only the dataset columns, in schema order', () => {
+    const row = { ...passingRow(), extra: 'not a column' };
+    const [back] = tableToResults(resultsToTable([row]), 'memory');
+    assert.deepEqual(back, passingRow());
+  });
+
+  it('names the source and column a foreign table lacks', () => {
+    const foreign = tableFromArrays({ task_id: Int32Array.from([1]) });
+    assert.throws(() => tableToResults(foreign, 'x.parquet'), (e) => e instanceof InputError && /x\.parquet: no column "sample_index"/.test(e.message));
+  });
+});
+
+describe('parquet file', () => {
+  it('round-trips every column through a Parquet file, with each compression', async () => {
+    const rows = [passingRow(), failedRow(), passingRow({ task_id: 12, test_list: [], test_results: [], challenge_test_results: [] })];
+    for (const compression of ['snappy', 'zstd', 'uncompressed'] as const) {
+      const path = join(dir, `rows-${compression}.parquet`);
+      await writeParquetFile(path, resultsToTable(rows), { compression });
+      assert.deepEqual(tableToResults(await readParquetFile(path), path), rows, compression);
+    }
+  });
+
+  it('round-trips 1,000 rows and an empty table', () => {
+    const rows = manyRows(1000);
+    assert.deepEqual(tableToResults(parquetToTable(tableToParquet(resultsToTable(rows)), 'many'), 'many'), rows);
+    const empty = parquetToTable(tableToParquet(resultsToTable([])), 'empty');
+    assert.equal(empty.numRows, 0);
+    assert.deepEqual(empty.schema.fields.map((f) => f.name), resultColumnNames);
+  });
+
+  it('is read the same by an independent reader (hyparquet), list and struct columns included', async () => {
+    const rows = [...manyRows(50), passingRow({ task_id: 9001 }), failedRow({ task_id: 9002 })];
+    const path = join(dir, 'independent.parquet');
+    await writeParquetFile(path, resultsToTable(rows));
+    const file = await asyncBufferFromFile(path);
+    const seen = await parquetReadObjects({ file });
+    assert.equal(seen.length, rows.length);
+    // hyparquet decodes INT32 as number and BOOLEAN as boolean, so rows compare as plain objects.
+    assert.deepEqual(seen.map((r) => ({ ...r })), rows);
+    const metadata = await parquetMetadataAsync(file);
+    const logical = (name: string) => metadata.schema.find((s) => s.name === name)?.logical_type?.type;
+    assert.equal(logical('test_list'), 'LIST');
+    assert.equal(logical('test_results'), 'LIST');
+    assert.equal(logical('text'), 'STRING');
+    const required = metadata.schema.filter((s) => s.name === 'task_id').map((s) => s.repetition_type);
+    assert.deepEqual(required, ['REQUIRED']);
+  });
+
+  it('rejects a file that is not Parquet with an InputError naming it', async () => {
+    const path = join(dir, 'not.parquet');
+    await writeFile(path, 'task_id,text\n1,hello\n');
+    await assert.rejects(readParquetFile(path), (e) => e instanceof InputError && e.message.startsWith(`${path}: not a readable Parquet file`));
+    await assert.rejects(readParquetFile(join(dir, 'missing.parquet')), (e) => e instanceof InputError && /missing\.parquet: cannot read \(ENOENT\)/.test(e.message));
+    assert.ok((await readFile(path, 'utf8')).startsWith('task_id'));
+  });
+});
