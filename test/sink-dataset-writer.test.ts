@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { AtomicWriteError } from '../src/io/atomic-file.js';
+import { writeDataset } from '../src/io/dataset-writer.js';
+import { OutputLayout } from '../src/io/output-layout.js';
+import { readParquetFile } from '../src/io/parquet-file.js';
+import { tableToResults } from '../src/io/result-table.js';
+import { failedRow, passingRow, tempDir } from './sink-rows.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+afterEach(() => cleanup());
+
+const start = new Date(2024, 2, 5, 7, 8, 9);
+
+describe('writeDataset', () => {
+  it('writes the Parquet, the JSON twin and the extended metadata with the same rows', async () => {
+    const rows = [passingRow(), failedRow()];
+    const layout = await OutputLayout.create(join(dir, 'out'), { now: start });
+    const metadata = { total_records: 2, failed_records: [{ task_id: 601, error: 'TransientError' }], config: { max_retries: 3 } };
+    const written = await writeDataset(layout, rows, metadata);
+
+    assert.deepEqual(written, { ...layout.dataset, rows: 2 });
+    assert.deepEqual((await readdir(layout.datasetsDir)).sort(), [
+      'mbpp_dataset_20240305_070809.json',
+      'mbpp_dataset_20240305_070809.parquet',
+      'mbpp_dataset_20240305_070809_extended_metadata.json',
+    ]);
+    assert.deepEqual(tableToResults(await readParquetFile(written.parquet), written.parquet), rows);
+    assert.deepEqual(JSON.parse(await readFile(written.json, 'utf8')), rows);
+    assert.deepEqual(JSON.parse(await readFile(written.metadata, 'utf8')), { ...metadata, files: written });
+    assert.deepEqual(await readdir(join(dir, 'out')), ['mbpp_datasets']);
+  });
+
+  it('writes an empty dataset', async () => {
+    const layout = await OutputLayout.create(dir, { now: start });
+    const written = await writeDataset(layout, [], {});
+    assert.deepEqual(tableToResults(await readParquetFile(written.parquet), written.parquet), []);
+    assert.deepEqual(JSON.parse(await readFile(written.json, 'utf8')), []);
+  });
+
+  it('never overwrites an existing dataset file', async () => {
+    const first = await OutputLayout.create(dir, { now: start });
+    await writeDataset(first, [passingRow()], { run: 1 });
+    // A layout picked before the first run wrote (another process, same second) has the same names.
+    await assert.rejects(writeDataset(first, [failedRow()], { run: 2 }), (e) => e instanceof AtomicWriteError && e.code === 'EEXIST');
+    assert.deepEqual(tableToResults(await readParquetFile(first.dataset.parquet), 'first'), [passingRow()]);
+    assert.equal(JSON.parse(await readFile(first.dataset.metadata, 'utf8')).run, 1);
+  });
+});
