@@ -2,11 +2,13 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { AtomicWriteError } from '../src/io/atomic-file.js';
 import { writeDataset } from '../src/io/dataset-writer.js';
 import { OutputLayout } from '../src/io/output-layout.js';
 import { readParquetFile } from '../src/io/parquet-file.js';
 import { tableToResults } from '../src/io/result-table.js';
+import type { GenerationResult, MbppRecord } from '../src/records.js';
 import { failedRow, passingRow, tempDir } from './sink-rows.js';
 
 let dir: string;
@@ -49,5 +51,34 @@ describe('writeDataset', () => {
     await assert.rejects(writeDataset(first, [failedRow()], { run: 2 }), (e) => e instanceof AtomicWriteError && e.code === 'EEXIST');
     assert.deepEqual(tableToResults(await readParquetFile(first.dataset.parquet), 'first'), [passingRow()]);
     assert.equal(JSON.parse(await readFile(first.dataset.metadata, 'utf8')).run, 1);
+  });
+});
+
+describe('writeDataset on the real MBPP data', { skip: process.env.MBPP_STREAM_DATASET ? false : 'MBPP_STREAM_DATASET not set' }, () => {
+  it('writes all problems as rows that an independent reader sees whole', async () => {
+    const lines = (await readFile(process.env.MBPP_STREAM_DATASET ?? '', 'utf8')).split('\n').filter((line) => line.trim());
+    const rows: GenerationResult[] = lines.map((line) => {
+      const record = JSON.parse(line) as MbppRecord;
+      return passingRow({
+        task_id: record.task_id,
+        text: record.text,
+        reference_code: record.code,
+        generated_code: record.code,
+        raw_completion: record.code,
+        test_list: record.test_list,
+        test_setup_code: record.test_setup_code,
+        total_tests: record.test_list.length,
+        passed_tests: record.test_list.length,
+        test_results: record.test_list.map(() => ({ passed: true, error_type: null, message: null })),
+        challenge_test_results: record.challenge_test_list.length ? [] : null,
+      });
+    });
+    const layout = await OutputLayout.create(dir);
+    const written = await writeDataset(layout, rows, { source: 'mbpp' });
+    assert.equal(written.rows, rows.length);
+    assert.deepEqual(tableToResults(await readParquetFile(written.parquet), written.parquet), rows);
+    const seen = await parquetReadObjects({ file: await asyncBufferFromFile(written.parquet), columns: ['task_id', 'reference_code', 'test_list'] });
+    assert.deepEqual(seen.map((r) => ({ ...r })), rows.map(({ task_id, reference_code, test_list }) => ({ task_id, reference_code, test_list })));
+    assert.deepEqual(JSON.parse(await readFile(written.json, 'utf8')), rows);
   });
 });
