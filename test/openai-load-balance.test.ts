@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { firstValueFrom, from, map, toArray } from 'rxjs';
+import type { InferenceBackend, InferenceSession } from '../src/inference/backend.js';
+import { createOpenAIBackend } from '../src/inference/openai/index.js';
+import { abortable } from '../src/operators/abortable.js';
+import { loadBalance, type LoadBalanceConfig } from '../src/operators/load-balance.js';
+import type { RetryNotice } from '../src/operators/retry-policy.js';
+import { timeoutPerRecord } from '../src/operators/timeout-per-record.js';
+import type { Completion, Prompted } from '../src/records.js';
+import { startMockServer, type MockServer, type MockServerOptions } from './support/openai-mock-server.js';
+
+const MODEL = 'google/gemma-2-2b';
+
+function prompted(taskId: number): Prompted {
+  return {
+    record: { task_id: taskId, text: `task ${taskId}`, code: '', test_setup_code: '', test_list: [], challenge_test_list: [], split: 'test' },
+    sampleIndex: 0,
+    prompt: `Task ${taskId}.`,
+  };
+}
+
+const opened: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  for (const thing of opened.splice(0).reverse()) await thing.close();
+});
+
+async function server(options?: MockServerOptions): Promise<MockServer> {
+  const started = await startMockServer(options);
+  opened.push(started);
+  return started;
+}
+
+function backend(endpoints: string[], concurrency: number): InferenceBackend {
+  const created = createOpenAIBackend({ endpoints, model: MODEL, concurrency, maxTokens: 16, temperature: 0, topP: 1, stop: [], env: {} });
+  opened.push(created);
+  return created;
+}
+
+type Outcome = { taskId: number; completion?: Completion; error?: unknown; attempts: number };
+
+/** The pipeline's inference stage as the lead wires it: abortable work, a per-record timeout, load balancing. */
+function run(
+  b: InferenceBackend,
+  taskIds: number[],
+  timeoutMs: number,
+  config: LoadBalanceConfig<Prompted, Outcome, InferenceSession> = {},
+): Promise<Outcome[]> {
+  return firstValueFrom(
+    from(taskIds.map(prompted)).pipe(
+      loadBalance(
+        b.sessions,
+        (item, session, attempt) =>
+          abortable((signal) => session.generate({ item, signal })).pipe(
+            timeoutPerRecord<Completion>(timeoutMs),
+            map((completion): Outcome => ({ taskId: item.record.task_id, completion, attempts: attempt })),
+          ),
+        {
+          retry: { backoff: 0 },
+          fallback: (item, error, attempts) => ({ taskId: item.record.task_id, error, attempts }),
+          ...config,
+        },
+      ),
+      toArray(),
+    ),
+  );
+}
+
+const tasks = (count: number): number[] => Array.from({ length: count }, (_, i) => 11 + i);
+
+describe('openai sessions under loadBalance', () => {
+  it('shares records between two endpoints, the faster one getting more', async () => {
+    const fast = await server({ latencyMs: 2 });
+    const slow = await server({ latencyMs: 80 });
+    const outcomes = await run(backend([fast.url, slow.url], 2), tasks(30), 10_000);
+    assert.equal(outcomes.filter((o) => o.completion).length, 30);
+    assert.ok(slow.requests.length >= 1, 'the slow endpoint gets some records');
+    assert.ok(fast.requests.length > slow.requests.length, `fast ${fast.requests.length} vs slow ${slow.requests.length}`);
+    const bySession = new Set(outcomes.map((o) => o.completion?.sessionId));
+    assert.equal(bySession.size, 2);
+  });
+
+  it('takes a dead endpoint out of rotation and finishes every record on the other', async () => {
+    const alive = await server();
+    const dead = await startMockServer();
+    await dead.close();
+    const quarantined: string[] = [];
+    const outcomes = await run(backend([dead.url, alive.url], 2), tasks(12), 10_000, {
+      onQuarantine: ({ session }) => quarantined.push(session.id),
+    });
+    assert.deepEqual(quarantined, [`openai ${dead.url}/v1`]);
+    assert.equal(outcomes.filter((o) => o.completion).length, 12);
+    assert.equal(alive.requests.length, 12);
+  });
+
+  it('waits at least the server Retry-After before retrying a 429', async () => {
+    const mock = await server();
+    mock.enqueue({ kind: 'status', status: 429, headers: { 'retry-after': '0.05' } });
+    const notices: RetryNotice[] = [];
+    const outcomes = await run(backend([mock.url], 1), tasks(1), 10_000, { retry: { backoff: 0, onRetry: (n) => notices.push(n) } });
+    assert.equal(notices.length, 1);
+    assert.equal(notices[0]?.delayMs, 50);
+    assert.equal(outcomes[0]?.attempts, 2);
+    assert.ok(outcomes[0]?.completion);
+  });
+
+  it('fails a wrong-model record without retrying it', async () => {
+    const mock = await server({ model: 'another-model' });
+    const outcomes = await run(backend([mock.url], 1), tasks(1), 10_000, { maxConsecutiveFailures: 5 });
+    assert.equal(outcomes[0]?.attempts, 1);
+    assert.match(String(outcomes[0]?.error), /does not exist/);
+    assert.equal(mock.requests.length, 1);
+  });
+
+  it('cuts a hanging request at the record timeout, closing its connection, and retries it', async () => {
+    const mock = await server();
+    mock.enqueue({ kind: 'hang' });
+    const outcomes = await run(backend([mock.url], 1), tasks(1), 200);
+    await mock.waitForClientCloses(1);
+    assert.equal(outcomes[0]?.attempts, 2);
+    assert.ok(outcomes[0]?.completion);
+    assert.equal(mock.requests.length, 2);
+  });
+});
