@@ -1,0 +1,86 @@
+/**
+ * Existing generations to replay (`--generations FILE`, JSONL or Parquet), indexed by task and sample so the
+ * replay backend can answer each prompt without a model. Two row styles are accepted:
+ *   {"task_id": 11, "completion": "..."}        raw model text: code extraction applies
+ *   {"task_id": "Mbpp/11", "solution": "..."}   EvalPlus samples: the code is used as is
+ * `sample_index` is optional; without it a task's rows are samples 0, 1, 2... in file order.
+ */
+import { InputError } from '../errors.js';
+import { recordKey, type Completion } from '../records.js';
+import { describe, fieldError, hasField, requireField, requireInteger, requireString } from './row-fields.js';
+import { readTableFile, rowLocation, type LocatedRow, type TableFormat } from './table-rows.js';
+
+export interface Generations {
+  path: string;
+  format: TableFormat;
+  sha256: string;
+  /** Number of (task, sample) generations in the file. */
+  readonly size: number;
+  /** The stored completion for one sample: `code` is set for EvalPlus `solution` rows. */
+  get(taskId: number, sampleIndex: number): Completion | undefined;
+  /** Number of samples the file holds for a task (0 when none). */
+  sampleCount(taskId: number): number;
+  /** The given task_ids with no generation at all, in the given order, for the run to report. */
+  missingTaskIds(taskIds: Iterable<number>): number[];
+}
+
+export async function loadGenerations(path: string): Promise<Generations> {
+  const table = await readTableFile(path, '--generations');
+  if (table.rows.length === 0) throw new InputError(`--generations ${path}: the file has no generations`);
+  const completions = new Map<string, { completion: Completion; row: LocatedRow }>();
+  const samplesPerTask = new Map<number, number>();
+  for (const row of table.rows) {
+    const taskId = parseTaskId(row);
+    const sampleIndex = hasField(row, 'sample_index')
+      ? nonNegative(row, 'sample_index')
+      : (samplesPerTask.get(taskId) ?? 0);
+    const key = recordKey(taskId, sampleIndex);
+    const earlier = completions.get(key);
+    if (earlier !== undefined) {
+      const first = earlier.row.file === row.file ? earlier.row.position : rowLocation(earlier.row);
+      throw new InputError(
+        `${rowLocation(row)}: task_id ${taskId} sample_index ${sampleIndex} appears twice (first at ${first})`,
+      );
+    }
+    completions.set(key, { completion: parseCompletion(row), row });
+    samplesPerTask.set(taskId, Math.max(samplesPerTask.get(taskId) ?? 0, sampleIndex + 1));
+  }
+  return {
+    path,
+    format: table.format,
+    sha256: table.sha256,
+    size: completions.size,
+    get: (taskId, sampleIndex) => completions.get(recordKey(taskId, sampleIndex))?.completion,
+    sampleCount: (taskId) => samplesPerTask.get(taskId) ?? 0,
+    missingTaskIds: (taskIds) => [...taskIds].filter((taskId) => !samplesPerTask.has(taskId)),
+  };
+}
+
+const EVALPLUS_TASK_ID = /^(?:mbpp\/)?(\d+)$/i;
+
+/** An integer, or a string `"11"` / `"Mbpp/11"` (EvalPlus). */
+function parseTaskId(row: LocatedRow): number {
+  const value = requireField(row, 'task_id');
+  const taskId =
+    typeof value === 'number' ? value : typeof value === 'string' ? Number(EVALPLUS_TASK_ID.exec(value)?.[1]) : NaN;
+  if (!Number.isSafeInteger(taskId) || taskId < 1) {
+    throw fieldError(row, 'task_id', `must be a positive integer or "Mbpp/<n>", got ${describe(value)}`);
+  }
+  return taskId;
+}
+
+function nonNegative(row: LocatedRow, field: string): number {
+  const value = requireInteger(row, field);
+  if (value < 0) throw fieldError(row, field, `must be 0 or more, got ${value}`);
+  return value;
+}
+
+/** `solution` is code to run as is; `completion` is raw text to extract from. With both, the solution is run. */
+function parseCompletion(row: LocatedRow): Completion {
+  if (hasField(row, 'solution')) {
+    const code = requireString(row, 'solution');
+    return { text: hasField(row, 'completion') ? requireString(row, 'completion') : code, code };
+  }
+  if (!hasField(row, 'completion')) throw fieldError(row, 'completion', 'is missing (give "completion" or "solution")');
+  return { text: requireString(row, 'completion') };
+}
