@@ -1,0 +1,220 @@
+/**
+ * The append-only journal of finished records: the run's source of truth. `append` resolves only after the
+ * line is on disk (fdatasync), so a finished record survives any crash after that point. Appends that
+ * arrive while a write is in flight share the next write and sync (group commit).
+ */
+import { open, type FileHandle, writeFile } from 'node:fs/promises';
+import { decodeJournalLine, encodeJournalLine } from './journal-line.js';
+
+const NEWLINE = 0x0a;
+const READ_CHUNK = 1 << 20;
+
+/** A stretch of the journal that failed its check, and where a copy of its bytes was kept. */
+export interface JournalDamage {
+  /** `torn-tail`: the end of the file after the last good line (cut off); `corrupt-line`: a bad line between good ones (skipped). */
+  kind: 'torn-tail' | 'corrupt-line';
+  offset: number;
+  length: number;
+  /** Copy of the damaged bytes, kept for inspection. */
+  savedTo: string;
+}
+
+export interface JournalRecovery {
+  /** Good lines read. */
+  lines: number;
+  damage: JournalDamage[];
+}
+
+/** Called for each good line, with the byte offset just past it. */
+export type JournalEntryVisitor = (entry: unknown, endOffset: number) => void;
+
+interface PendingAppend {
+  line: Buffer;
+  resolve: (endOffset: number) => void;
+  reject: (error: unknown) => void;
+}
+
+/** A filesystem-safe timestamp for names of kept copies. */
+export function fileStamp(date: Date): string {
+  return date.toISOString().replace(/[:.]/g, '-');
+}
+
+export class CheckpointJournal {
+  private pending: PendingAppend[] = [];
+  private flushing = false;
+  /** Set when a failed write could not be undone: the file's end is unknown, so no more appends. */
+  private broken: Error | null = null;
+
+  private constructor(
+    readonly path: string,
+    private readonly handle: FileHandle,
+    private byteSize: number,
+  ) {}
+
+  /** Opens (creating if missing) the journal at `path`. Call `recover` before appending. */
+  static async open(path: string): Promise<CheckpointJournal> {
+    const handle = await open(path, 'a+');
+    const { size } = await handle.stat();
+    return new CheckpointJournal(path, handle, size);
+  }
+
+  /** Bytes of good lines on disk (after recovery, the file's size). */
+  get size(): number {
+    return this.byteSize;
+  }
+
+  /** Whether `offset` is the start of a line: where a checkpoint may say it stopped. */
+  async isLineBoundary(offset: number): Promise<boolean> {
+    if (offset === 0) return true;
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > this.byteSize) return false;
+    const byte = Buffer.alloc(1);
+    const { bytesRead } = await this.handle.read(byte, 0, 1, offset - 1);
+    return bytesRead === 1 && byte[0] === NEWLINE;
+  }
+
+  /**
+   * Reads every line from `fromOffset`, visiting the good ones. Damage after the last good line (a write
+   * torn by a crash) is copied aside and cut off, so appends continue from a clean end; bad lines between
+   * good ones are copied aside and skipped. Never throws on damage, only on I/O errors.
+   */
+  async recover(fromOffset: number, visit: JournalEntryVisitor, now: () => Date = () => new Date()): Promise<JournalRecovery> {
+    const bad: Array<{ start: number; end: number }> = [];
+    let goodEnd = fromOffset;
+    let lines = 0;
+    await this.scan(fromOffset, this.byteSize, (line, start, end, terminated) => {
+      const entry = terminated ? decodeJournalLine(line) : null;
+      if (entry === null) {
+        bad.push({ start, end });
+        return;
+      }
+      lines += 1;
+      goodEnd = end;
+      visit(entry, end);
+    });
+    const damage: JournalDamage[] = [];
+    const stamp = fileStamp(now());
+    const corrupt = bad.filter((range) => range.end <= goodEnd);
+    if (corrupt.length > 0) {
+      const savedTo = `${this.path}.corrupt-${stamp}.bin`;
+      const copies = await Promise.all(corrupt.map((range) => this.readRange(range.start, range.end)));
+      await writeFile(savedTo, Buffer.concat(copies));
+      for (const range of corrupt) {
+        damage.push({ kind: 'corrupt-line', offset: range.start, length: range.end - range.start, savedTo });
+      }
+    }
+    if (goodEnd < this.byteSize) {
+      const savedTo = `${this.path}.torn-${stamp}.bin`;
+      await writeFile(savedTo, await this.readRange(goodEnd, this.byteSize));
+      damage.push({ kind: 'torn-tail', offset: goodEnd, length: this.byteSize - goodEnd, savedTo });
+      await this.handle.truncate(goodEnd);
+      await this.handle.datasync();
+      this.byteSize = goodEnd;
+    }
+    return { lines, damage };
+  }
+
+  /** Visits every good line from the start, skipping bad ones (as `recover` reported them). */
+  async read(visit: JournalEntryVisitor): Promise<void> {
+    await this.scan(0, this.byteSize, (line, _start, end, terminated) => {
+      const entry = terminated ? decodeJournalLine(line) : null;
+      if (entry !== null) visit(entry, end);
+    });
+  }
+
+  /** Writes one entry as a line and resolves, with the offset just past it, once it is on disk. */
+  append(entry: unknown): Promise<number> {
+    if (this.broken) return Promise.reject(this.broken);
+    const line = encodeJournalLine(entry);
+    return new Promise<number>((resolve, reject) => {
+      this.pending.push({ line, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  /** Waits for appends in flight, then closes the file. */
+  async close(): Promise<void> {
+    while (this.flushing) await new Promise<void>((resolve) => setImmediate(resolve));
+    await this.handle.close();
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    while (this.pending.length > 0) {
+      const batch = this.pending;
+      this.pending = [];
+      const bytes = Buffer.concat(batch.map((item) => item.line));
+      try {
+        if (this.broken) throw this.broken;
+        let written = 0;
+        while (written < bytes.length) {
+          const result = await this.handle.write(bytes, written, bytes.length - written);
+          written += result.bytesWritten;
+        }
+        await this.handle.datasync();
+      } catch (error) {
+        await this.undoPartialWrite(error);
+        for (const item of batch) item.reject(error);
+        continue;
+      }
+      let end = this.byteSize;
+      for (const item of batch) {
+        end += item.line.length;
+        item.resolve(end);
+      }
+      this.byteSize = end;
+    }
+    this.flushing = false;
+  }
+
+  /** Cuts a failed write's partial bytes off, so the next append starts on a line boundary. */
+  private async undoPartialWrite(cause: unknown): Promise<void> {
+    if (this.broken) return;
+    try {
+      await this.handle.truncate(this.byteSize);
+    } catch {
+      this.broken = new Error(`journal ${this.path}: a write failed and could not be undone; reopen the run to recover`, {
+        cause,
+      });
+    }
+  }
+
+  private async readRange(start: number, end: number): Promise<Buffer> {
+    const buffer = Buffer.alloc(end - start);
+    let read = 0;
+    while (read < buffer.length) {
+      const result = await this.handle.read(buffer, read, buffer.length - read, start + read);
+      if (result.bytesRead === 0) break;
+      read += result.bytesRead;
+    }
+    return buffer.subarray(0, read);
+  }
+
+  /**
+   * Splits [from, to) into lines in 1 MiB reads. A final stretch without a newline is visited too, marked
+   * unterminated: its write never finished, even if its bytes happen to check out.
+   */
+  private async scan(
+    from: number,
+    to: number,
+    visit: (line: Buffer, start: number, end: number, terminated: boolean) => void,
+  ): Promise<void> {
+    let carry: Buffer = Buffer.alloc(0);
+    let carryStart = from;
+    let position = from;
+    const chunk = Buffer.alloc(READ_CHUNK);
+    while (position < to) {
+      const { bytesRead } = await this.handle.read(chunk, 0, Math.min(READ_CHUNK, to - position), position);
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      const data = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+      let lineStart = 0;
+      for (let newline = data.indexOf(NEWLINE); newline !== -1; newline = data.indexOf(NEWLINE, lineStart)) {
+        visit(data.subarray(lineStart, newline), carryStart + lineStart, carryStart + newline + 1, true);
+        lineStart = newline + 1;
+      }
+      carry = Buffer.from(data.subarray(lineStart));
+      carryStart += lineStart;
+    }
+    if (carry.length > 0) visit(carry, carryStart, carryStart + carry.length, false);
+  }
+}

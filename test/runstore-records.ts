@@ -1,0 +1,85 @@
+// Builders shared by the run-store tests: synthetic results, identities and a throwaway output dir.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { GenerationResult } from '../src/records.ts';
+import type { RunIdentity } from '../src/io/run-store/run-identity.ts';
+
+export function makeResult(taskId: number, sampleIndex = 0, overrides: Partial<GenerationResult> = {}): GenerationResult {
+  return {
+    task_id: taskId,
+    sample_index: sampleIndex,
+    split: 'test',
+    text: `Write a function number ${taskId}.`,
+    reference_code: `def f${taskId}():\n    return ${taskId}`,
+    test_list: [`assert f${taskId}() == ${taskId}`],
+    test_setup_code: '',
+    prompt: `prompt ${taskId}`,
+    model: 'reference',
+    backend: 'reference',
+    raw_completion: `def f${taskId}():\n    return ${taskId}`,
+    generated_code: `def f${taskId}():\n    return ${taskId}`,
+    passed_tests: 1,
+    total_tests: 1,
+    test_errors: [],
+    test_results: [{ passed: true, error_type: null, message: null }],
+    challenge_test_results: null,
+    is_correct: true,
+    generation_time: 0.01,
+    execution_time: 0.02,
+    completion_tokens: null,
+    finish_reason: 'stop',
+    attempts: 1,
+    status: 'ok',
+    error: null,
+    ...overrides,
+  };
+}
+
+export function makeFailure(taskId: number, error: string, attempts: number, sampleIndex = 0): GenerationResult {
+  return makeResult(taskId, sampleIndex, {
+    status: 'failed',
+    error,
+    attempts,
+    is_correct: false,
+    passed_tests: 0,
+    test_results: [],
+    raw_completion: '',
+    generated_code: '',
+  });
+}
+
+export function makeIdentity(overrides: Partial<RunIdentity> = {}): RunIdentity {
+  return {
+    datasetSha256: 'a'.repeat(64),
+    split: 'test',
+    range: { start: 0, end: 500 },
+    backend: 'reference',
+    model: 'reference',
+    promptTemplate: 'You are an expert Python programmer, and here is your task: {text}',
+    generation: { temperature: 0, topP: 1, seed: 42, maxTokens: 512, samples: 1 },
+    ...overrides,
+  };
+}
+
+/** A fresh output dir and its layout; `cleanup` removes it. */
+export async function makeOutputDir(): Promise<{
+  dir: string;
+  layout: { datasetsDir: string; checkpointsDir: string };
+  cleanup: () => Promise<void>;
+}> {
+  const dir = await mkdtemp(join(tmpdir(), 'runstore-'));
+  const datasetsDir = join(dir, 'mbpp_datasets');
+  return {
+    dir,
+    layout: { datasetsDir, checkpointsDir: join(datasetsDir, 'checkpoints') },
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Records a logger's warnings, as pino would receive them. */
+export function recordingLogger(): { warnings: string[]; infos: string[]; warn: (d: object, m: string) => void; info: (d: object, m: string) => void } {
+  const warnings: string[] = [];
+  const infos: string[] = [];
+  return { warnings, infos, warn: (_d, m) => warnings.push(m), info: (_d, m) => infos.push(m) };
+}
