@@ -1,0 +1,63 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import ort from 'onnxruntime-node';
+import { InputError } from '../../errors.js';
+import type { DevicePlacement } from './device-spec.js';
+import { readGraphSignature, type GraphSignature } from './graph-signature.js';
+import type { ModelDir } from './model-dir.js';
+
+const CUDA_HINT =
+  'onnxruntime-node has no CUDA execution provider installed; reinstall it with ' +
+  '`ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node` (CUDA 12 + cuDNN 9), or use --devices cpu';
+
+/** Whether the CUDA provider library ships beside the onnxruntime-node binding (it is an optional download). */
+export function cudaProviderInstalled(): boolean {
+  const require = createRequire(import.meta.url);
+  const binDir = join(dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
+  return existsSync(join(binDir, 'libonnxruntime_providers_cuda.so')) || existsSync(join(binDir, 'onnxruntime_providers_cuda.dll'));
+}
+
+function sessionOptions(placement: DevicePlacement): ort.InferenceSession.SessionOptions {
+  const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', logSeverityLevel: 3 };
+  if (placement.kind === 'cpu') return { ...base, executionProviders: ['cpu'], intraOpNumThreads: placement.threads, interOpNumThreads: 1 };
+  return { ...base, executionProviders: [{ name: 'cuda', deviceId: placement.deviceId }] };
+}
+
+/**
+ * Opens the graph on one device. A file ORT cannot parse, or a provider that is missing, becomes an InputError
+ * naming the file or the fix, not a stack trace.
+ */
+export async function createOrtSession(onnxFile: string, placement: DevicePlacement): Promise<ort.InferenceSession> {
+  if (placement.kind === 'cuda' && !cudaProviderInstalled()) throw new InputError(`--devices cuda:${placement.deviceId}: ${CUDA_HINT}`);
+  try {
+    return await ort.InferenceSession.create(onnxFile, sessionOptions(placement));
+  } catch (error) {
+    const message = (error as Error).message.split('\n')[0] ?? String(error);
+    if (placement.kind === 'cuda' && /cuda|provider/i.test(message)) {
+      throw new InputError(`--devices cuda:${placement.deviceId}: cannot start the CUDA provider (${message}); ${CUDA_HINT}`);
+    }
+    throw new InputError(`${onnxFile}: not a loadable ONNX model (${message})`);
+  }
+}
+
+/** A short name for logs and the `sessionId` column. */
+export function placementName(placement: DevicePlacement, index: number): string {
+  return placement.kind === 'cpu' ? `onnx-cpu-${index}` : `onnx-cuda:${placement.deviceId}`;
+}
+
+/** A decoder graph open on one device, with its KV interface read and checked. */
+export interface DecoderGraph {
+  session: ort.InferenceSession;
+  signature: GraphSignature;
+}
+
+export async function openDecoderGraph(model: ModelDir, placement: DevicePlacement): Promise<DecoderGraph> {
+  const session = await createOrtSession(model.onnxFile, placement);
+  try {
+    return { session, signature: readGraphSignature(session, model.config, model.onnxFile) };
+  } catch (error) {
+    await session.release();
+    throw error;
+  }
+}
