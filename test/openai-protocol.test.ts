@@ -70,6 +70,16 @@ describe('resolveApiKey', () => {
     assert.throws(() => resolveApiKey('MY_KEY', { OPENAI_API_KEY: 'k1' }), /--api-key-env MY_KEY/);
     assert.throws(() => resolveApiKey('not a name', {}), InputError);
   });
+  it('refuses a key that cannot go into a header, without showing it', () => {
+    for (const [name, env] of [['MY_KEY', { MY_KEY: 'sk-abc\n' }], [undefined, { OPENAI_API_KEY: 'sk abc' }]] as const) {
+      assert.throws(() => resolveApiKey(name, env), (error: unknown) => {
+        assert.ok(error instanceof InputError);
+        assert.match(error.message, /(MY_KEY|OPENAI_API_KEY): the key contains spaces or control characters/);
+        assert.doesNotMatch(error.message, /sk/);
+        return true;
+      });
+    }
+  });
 });
 
 describe('serverMessage', () => {
