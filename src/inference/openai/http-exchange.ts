@@ -48,7 +48,7 @@ export async function postJson(post: JsonPost): Promise<HttpReply> {
 class StaleSocketError extends TransientError {}
 
 function exchangeOnce(post: JsonPost): Promise<HttpReply> {
-  const endpoint = post.url.origin;
+  const endpoint = post.url.href;
   return new Promise<HttpReply>((resolve, reject) => {
     if (post.signal.aborted) {
       reject(abortReason(post.signal));
@@ -81,7 +81,7 @@ function exchangeOnce(post: JsonPost): Promise<HttpReply> {
       fail(
         stale
           ? new StaleSocketError(`${endpoint}: idle keep-alive connection was closed by the server`, undefined, { cause: error })
-          : dropped(`request failed (${error.code ?? error.message})`, error),
+          : dropped(`request failed: ${error.message}`, error),
       );
     });
 
