@@ -1,0 +1,128 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { TestResult } from '../records.js';
+
+/** One program for the worker: it runs each test in its own sandboxed child. */
+export interface WorkerJob {
+  code: string;
+  setup: string;
+  tests: string[];
+  challengeTests: string[] | null;
+}
+
+export interface WorkerReply {
+  tests: TestResult[];
+  challenge: TestResult[] | null;
+}
+
+interface Pending {
+  id: number;
+  resolve(reply: WorkerReply): void;
+  reject(error: Error): void;
+}
+
+/** How long a cancelled job may take to stop before the worker is killed instead. */
+const CANCEL_GRACE_MS = 5_000;
+const STDERR_TAIL_CHARS = 2_000;
+
+/**
+ * One warm Python worker process (inside bwrap or not) that judges one program at a time. It talks
+ * JSON lines on the worker's own stdin/stdout, which judged code never sees.
+ */
+export class WorkerProcess {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private pending: Pending | undefined;
+  private nextId = 1;
+  private stderrTail = '';
+  private exitError: Error | undefined;
+  readonly ready: Promise<void>;
+
+  constructor(command: string, args: string[], label: string) {
+    this.child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' } });
+    this.child.stdin.on('error', () => {}); // a dead worker surfaces through 'exit'
+    this.child.stderr.setEncoding('utf8');
+    this.child.stderr.on('data', (chunk: string) => {
+      this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL_CHARS);
+    });
+    const lines = createInterface({ input: this.child.stdout });
+    this.ready = new Promise((resolve, reject) => {
+      const onReady = (line: string) => {
+        lines.off('line', onReady);
+        lines.on('line', (reply) => this.onReply(reply));
+        if (line.startsWith('{"ready": true')) resolve();
+        else reject(new Error(`sandbox worker ${label}: unexpected first line '${line.slice(0, 200)}'`));
+      };
+      lines.on('line', onReady);
+      this.child.on('error', (error) => reject(new Error(`sandbox worker ${label}: cannot start ${command}: ${error.message}`)));
+      this.child.on('exit', (code, signal) => {
+        this.exitError = new Error(
+          `sandbox worker ${label} exited (${signal ?? `status ${String(code)}`})${this.stderrTail ? `: ${this.stderrTail.trim()}` : ''}`,
+        );
+        reject(this.exitError);
+        this.pending?.reject(this.exitError);
+        this.pending = undefined;
+      });
+    });
+    this.ready.catch(() => {}); // observed by whoever awaits it
+  }
+
+  /** True when the process has exited; the pool replaces such a worker. */
+  get dead(): boolean {
+    return this.exitError !== undefined;
+  }
+
+  run(job: WorkerJob, signal?: AbortSignal): Promise<WorkerReply> {
+    if (this.exitError) return Promise.reject(this.exitError);
+    if (this.pending) return Promise.reject(new Error('sandbox worker is busy'));
+    const id = this.nextId++;
+    return new Promise<WorkerReply>((resolve, reject) => {
+      let killTimer: NodeJS.Timeout | undefined;
+      const onAbort = () => {
+        this.child.stdin.write(`${JSON.stringify({ cancel: id })}\n`);
+        killTimer = setTimeout(() => this.child.kill('SIGKILL'), CANCEL_GRACE_MS);
+      };
+      const settle = () => {
+        signal?.removeEventListener('abort', onAbort);
+        clearTimeout(killTimer);
+      };
+      this.pending = {
+        id,
+        resolve: (reply) => {
+          settle();
+          resolve(reply);
+        },
+        reject: (error) => {
+          settle();
+          reject(signal?.aborted ? signal.reason : error);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.child.stdin.write(`${JSON.stringify({ id, ...job })}\n`);
+      if (signal?.aborted) onAbort();
+    });
+  }
+
+  private onReply(line: string): void {
+    const pending = this.pending;
+    let reply: { id?: number; cancelled?: boolean; tests?: TestResult[]; challenge?: TestResult[] | null };
+    try {
+      reply = JSON.parse(line);
+    } catch {
+      return; // not a reply (the worker writes only replies, but never trust a line blindly)
+    }
+    if (!pending || reply.id !== pending.id) return;
+    this.pending = undefined;
+    if (reply.cancelled || !reply.tests) pending.reject(new Error('sandbox job cancelled'));
+    else pending.resolve({ tests: reply.tests, challenge: reply.challenge ?? null });
+  }
+
+  /** Ends the worker: closing stdin makes it stop its current test and exit; SIGKILL if it lingers. */
+  async close(): Promise<void> {
+    if (this.exitError) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.stdin.end();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), CANCEL_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,509 @@
+# mbpp-stream sandbox worker.
+#
+# Trusted code: it never runs judged code itself. For every test it forks a fresh child that runs
+# the program, the setup code and that one test, so a test that hangs or crashes the interpreter
+# costs only its own verdict. The verdict comes back on a pipe made for that test only, tagged with
+# a per-test nonce; stdout, the exit status and the worker's own descriptors carry no verdicts.
+#
+# Protocol with the Node side: one JSON config in argv[1]; then JSON lines on stdin (jobs, or
+# {"cancel": id} while a job runs) and JSON lines on stdout (a ready line, then one reply per job).
+import builtins
+import ctypes
+import errno
+import fcntl
+import json
+import os
+import resource
+import secrets
+import select
+import shutil
+import signal
+import sys
+import time
+
+# Warm the modules MBPP and generated programs import, so forked children find them loaded (and so
+# they import even where the sandbox uid cannot read the interpreter's own files).
+import abc, array, base64, binascii, bisect, calendar, cmath, collections, collections.abc  # noqa: E401,F401
+import contextlib, copy, dataclasses, datetime, decimal, difflib, enum, fractions, functools  # noqa: E401,F401
+import hashlib, heapq, io, itertools, math, numbers, operator, queue, random, re, statistics  # noqa: E401,F401
+import string, struct, textwrap, time, types, typing, unicodedata, weakref  # noqa: E401,F401
+
+CONFIG = json.loads(sys.argv[1])
+LIMITS = CONFIG["limits"]
+LEVEL = CONFIG["level"]  # 'bwrap' | 'rlimit' | 'none'
+WORK_ROOT = CONFIG["workRoot"]
+MESSAGE_CHARS = 300
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+LIBC = ctypes.CDLL(None, use_errno=True)
+DEVNULL = os.open(os.devnull, os.O_RDWR)
+
+
+def prctl(option, value):
+    LIBC.prctl(option, ctypes.c_ulong(value), 0, 0, 0)
+
+
+def allocate_uid():
+    """Picks an unprivileged uid no other live worker on this host holds (flock on a per-uid file),
+    so that 'kill every process of this uid' reaches exactly this worker's judged processes."""
+    if LEVEL == "none" or os.geteuid() != 0:
+        return None, None
+    lock_dir = CONFIG["uidLockDir"]
+    first = CONFIG["uidBase"]
+    for uid in range(first, first + 4096):
+        fd = os.open(os.path.join(lock_dir, str(uid)), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        return uid, fd
+    raise RuntimeError(f"no free sandbox uid in {first}..{first + 4095} (lock dir {lock_dir})")
+
+
+UID, UID_LOCK_FD = allocate_uid()
+
+
+def own_process_count():
+    """Processes of our own uid, so RLIMIT_NPROC leaves room for them when we cannot switch uid."""
+    me = os.getuid()
+    count = 0
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if os.stat("/proc/" + name).st_uid == me:
+                    count += 1
+            except OSError:
+                pass
+    return count
+
+
+NPROC_LIMIT = LIMITS["maxProcesses"] if UID is not None else own_process_count() + LIMITS["maxProcesses"]
+
+
+class Verdict:
+    """What the worker learned about one test: a reported verdict, or how the child ended."""
+
+    def __init__(self):
+        self.loaded = False
+        self.reported = None  # (kind, error_type, message): kind 'V' test verdict, 'P' program error
+        self.status = None
+        self.cpu_seconds = 0.0
+        self.wall_exceeded = False
+        self.cancelled = False
+        self.output_tail = b""
+
+
+def encode_field(text):
+    return text.encode("utf-8", "backslashreplace").hex()
+
+
+def decode_field(hex_text):
+    return bytes.fromhex(hex_text).decode("utf-8", "replace")
+
+
+def child_main(program, setup, test, result_fd, output_fd, nonce, workdir):
+    """Runs in the forked child. Everything the verdict depends on is bound to locals before any
+    judged code runs, so patching builtins, modules or this module's globals cannot change it."""
+    _write, _exit, _compile, _exec, _type, _str = os.write, os._exit, compile, exec, type, str
+    _BaseException, _SystemExit, _MemoryError = BaseException, SystemExit, MemoryError
+    _ModuleType = type(sys)
+    tag = nonce + " "
+    try:
+        os.setsid()
+        os.dup2(DEVNULL, 0)
+        os.dup2(output_fd, 1)
+        os.dup2(output_fd, 2)
+        if result_fd != 3:
+            os.dup2(result_fd, 3)
+            result_fd = 3
+        os.closerange(4, 1 << 20)
+        os.chdir(workdir)
+        if LEVEL != "none":
+            for limit, value in (
+                (resource.RLIMIT_AS, LIMITS["memoryMb"] << 20),
+                (resource.RLIMIT_NPROC, NPROC_LIMIT),
+                (resource.RLIMIT_FSIZE, LIMITS["maxFileSizeMb"] << 20),
+                (resource.RLIMIT_NOFILE, LIMITS["maxOpenFiles"]),
+                (resource.RLIMIT_CORE, 0),
+            ):
+                resource.setrlimit(limit, (value, value))
+        cpu = LIMITS["cpuSeconds"]
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        if UID is not None:
+            os.setgroups([])
+            os.setgid(UID)
+            os.setuid(UID)
+        if LEVEL != "none":
+            prctl(PR_SET_NO_NEW_PRIVS, 1)
+            os.environ.clear()
+            os.environ.update(PATH="/usr/local/bin:/usr/bin:/bin", HOME=workdir, TMPDIR=workdir, LANG="C.UTF-8")
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+    except BaseException as error:  # the sandbox could not be set up: never run the code unconfined
+        try:
+            os.write(2, f"sandbox setup failed: {error!r}\n".encode())
+        finally:
+            os._exit(71)
+
+    def report(kind, error):
+        try:
+            name = _str(_type(error).__name__)
+        except _BaseException:
+            name = "Exception"
+        _write(result_fd, (tag + kind + " " + encode_field(name) + " " + "\n").encode())
+        try:
+            message = _str(error)[:MESSAGE_CHARS]
+        except _BaseException:
+            message = ""
+        _write(result_fd, (tag + "M " + encode_field(message) + "\n").encode())
+        _exit(0)
+
+    install_audit_guard()
+    solution = _ModuleType("solution")
+    namespace = solution.__dict__
+    namespace["__builtins__"] = builtins
+    sys.modules["__main__"] = solution
+    try:
+        _exec(_compile(program, "<program>", "exec"), namespace)
+        if setup:
+            _exec(_compile(setup, "<setup>", "exec"), namespace)
+    except _BaseException as error:
+        report("P", error)
+    _write(result_fd, (tag + "L\n").encode())
+    try:
+        _exec(_compile(test, "<test>", "exec"), namespace)
+    except _BaseException as error:
+        report("V", error)
+    _write(result_fd, (tag + "V -\n").encode())
+    _exit(0)
+
+
+# Audit events that would reach the runner's frames, objects or raw memory, where the nonce lives.
+# sys._getframe answers ValueError, which namedtuple, enum and typing already tolerate.
+BLOCKED_EVENTS = frozenset({
+    "sys._current_frames", "sys.settrace", "sys.setprofile", "gc.get_objects", "gc.get_referrers",
+    "gc.get_referents", "sys._getframe",
+})
+FRAME_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back"})
+
+
+def install_audit_guard():
+    """Refuses the introspection a program would need to find and forge the result channel."""
+    blocked, frame_attributes, _ValueError, _RuntimeError = BLOCKED_EVENTS, FRAME_ATTRIBUTES, ValueError, RuntimeError
+
+    def guard(event, args):
+        if event in blocked:
+            if event == "sys._getframe":
+                raise _ValueError("sys._getframe is not available in the sandbox")
+            raise _RuntimeError(f"{event} is not available in the sandbox")
+        if event.startswith("ctypes."):
+            raise _RuntimeError(f"{event} is not available in the sandbox")
+        if event == "object.__getattr__" and len(args) > 1 and args[1] in frame_attributes:
+            raise _RuntimeError(f"{args[1]} is not available in the sandbox")
+
+    sys.addaudithook(guard)
+
+
+def parse_result(data, nonce, verdict):
+    """Reads the child's result lines; lines without this test's nonce are ignored."""
+    tag = nonce + " "
+    for line in data.split(b"\n"):
+        text = line.decode("ascii", "replace")
+        if not text.startswith(tag):
+            continue
+        fields = text[len(tag):].split(" ")
+        kind = fields[0]
+        if kind == "L":
+            verdict.loaded = True
+        elif kind in ("V", "P") and verdict.reported is None:
+            name = None if fields[1] == "-" else decode_field(fields[1])
+            verdict.reported = [kind, name, None]
+        elif kind == "M" and verdict.reported is not None and verdict.reported[2] is None and len(fields) > 1:
+            verdict.reported[2] = decode_field(fields[1])
+
+
+def kill_uid_processes():
+    """Kills every process of the sandbox uid (kill(-1) as that uid): catches double-forked,
+    setsid'd and detached children wherever they went."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(UID)
+            os.setuid(UID)
+            # kill(-1) is atomic against fork: one round reaches every process of the uid.
+            os.kill(-1, signal.SIGKILL)
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def descendants():
+    """Pids whose parent chain leads to this worker (a subreaper, so orphans come back to it)."""
+    parents = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as stat:
+                    fields = stat.read().rsplit(b")", 1)[1].split()
+                parents[int(name)] = int(fields[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    me = os.getpid()
+    found = set()
+    frontier = [me]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in found:
+                found.add(pid)
+                frontier.append(pid)
+    return found
+
+
+def reap_orphans():
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def kill_tree(child_pid):
+    """Leaves nothing of the test behind: its session, and every process it started. Returns the
+    child's wait status and CPU seconds (collected before anything else is reaped)."""
+    try:
+        os.killpg(child_pid, signal.SIGKILL)
+    except OSError:
+        pass
+    if UID is not None:
+        kill_uid_processes()
+    _, status, usage = os.wait4(child_pid, 0)
+    if UID is None:
+        for _ in range(100):
+            pids = descendants()
+            if not pids:
+                break
+            for sig in (signal.SIGSTOP, signal.SIGKILL):
+                for pid in pids:
+                    try:
+                        os.kill(pid, sig)
+                    except OSError:
+                        pass
+            reap_orphans()
+    reap_orphans()
+    return status, usage.ru_utime + usage.ru_stime
+
+
+class Input:
+    """Line reader over stdin that the test loop can poll for a cancel message."""
+
+    def __init__(self):
+        self.buffer = b""
+        self.closed = False
+
+    def fill(self):
+        chunk = os.read(0, 1 << 20)
+        if not chunk:
+            self.closed = True
+        self.buffer += chunk
+
+    def line(self):
+        while b"\n" not in self.buffer:
+            if self.closed:
+                return None
+            self.fill()
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line
+
+    def take_cancel(self, job_id):
+        """True when the Node side cancelled this job or went away. Only cancels arrive mid-job."""
+        while b"\n" in self.buffer:
+            line, self.buffer = self.buffer.split(b"\n", 1)
+            if line.strip() and json.loads(line).get("cancel") == job_id:
+                return True
+        return self.closed
+
+
+STDIN = Input()
+
+
+def make_workdir():
+    path = os.path.join(WORK_ROOT, "t" + secrets.token_hex(6))
+    os.mkdir(path, 0o700)
+    if UID is not None:
+        os.chown(path, UID, UID)
+    return path
+
+
+def run_one(program, setup, test, job_id):
+    """Forks one child for one test and watches it: result pipe, output pipe, exit, wall cap, cancel."""
+    verdict = Verdict()
+    nonce = secrets.token_hex(16)
+    workdir = make_workdir()
+    result_r, result_w = os.pipe()
+    output_r, output_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(result_r)
+            os.close(output_r)
+            child_main(program, setup, test, result_w, output_w, nonce, workdir)
+        finally:
+            os._exit(70)
+    os.close(result_w)
+    os.close(output_w)
+    pidfd = os.pidfd_open(pid)
+    deadline = time.monotonic() + LIMITS["wallSeconds"]
+    result_data = b""
+    open_fds = {result_r, output_r}
+    exited = False
+    try:
+        while not exited:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                verdict.wall_exceeded = True
+                break
+            ready, _, _ = select.select(list(open_fds) + [pidfd, 0] if not STDIN.closed else list(open_fds) + [pidfd], [], [], remaining)
+            for fd in ready:
+                if fd == 0:
+                    STDIN.fill()
+                    if STDIN.take_cancel(job_id):
+                        verdict.cancelled = True
+                elif fd == pidfd:
+                    exited = True
+                else:
+                    chunk = os.read(fd, 65536)
+                    if not chunk:
+                        open_fds.discard(fd)
+                    elif fd == result_r:
+                        if len(result_data) < 65536:
+                            result_data += chunk
+                    else:
+                        verdict.output_tail = (verdict.output_tail + chunk)[-LIMITS["outputBytes"]:]
+            if verdict.cancelled:
+                break
+        verdict.status, verdict.cpu_seconds = kill_tree(pid)
+        for fd in (result_r, output_r):
+            os.set_blocking(fd, False)
+        try:
+            while len(result_data) < 65536:
+                chunk = os.read(result_r, 65536)
+                if not chunk:
+                    break
+                result_data += chunk
+        except BlockingIOError:
+            pass
+    finally:
+        for fd in (pidfd, result_r, output_r):
+            os.close(fd)
+        shutil.rmtree(workdir, ignore_errors=True)
+    parse_result(result_data, nonce, verdict)
+    return verdict
+
+
+def describe_end(verdict):
+    status = verdict.status
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            what = f"killed by {signal.Signals(number).name}"
+        except ValueError:
+            what = f"killed by signal {number}"
+    else:
+        what = f"exited with status {os.WEXITSTATUS(status)}"
+    tail = verdict.output_tail.decode("utf-8", "replace").strip().splitlines()
+    if tail:
+        what += ": " + tail[-1][:MESSAGE_CHARS]
+    return what
+
+
+def to_result(verdict):
+    """Maps what happened to one TestResult; second value tells whether the program failed to load."""
+    cpu_limit = LIMITS["cpuSeconds"]
+    if verdict.reported is not None:
+        kind, name, message = verdict.reported
+        if kind == "V" and name is None:
+            return {"passed": True, "error_type": None, "message": None}, False
+        if name == "MemoryError":
+            return {"passed": False, "error_type": "OutOfMemory", "message": message or "MemoryError"}, kind == "P"
+        if kind == "P":
+            return {"passed": False, "error_type": "ProgramError", "message": f"{name}: {message}"}, True
+        return {"passed": False, "error_type": name, "message": message}, False
+    unloaded = not verdict.loaded
+    if verdict.wall_exceeded:
+        return {"passed": False, "error_type": "Timeout",
+                "message": f"exceeded the wall-clock cap of {LIMITS['wallSeconds']} s"}, unloaded
+    status = verdict.status
+    signalled = os.WIFSIGNALED(status)
+    if (signalled and os.WTERMSIG(status) == signal.SIGXCPU) or (
+            signalled and os.WTERMSIG(status) == signal.SIGKILL and verdict.cpu_seconds >= cpu_limit - 0.05):
+        return {"passed": False, "error_type": "Timeout", "message": f"exceeded the CPU limit of {cpu_limit} s"}, unloaded
+    if unloaded:
+        return {"passed": False, "error_type": "ProgramError", "message": "program " + describe_end(verdict)}, True
+    return {"passed": False, "error_type": "Killed", "message": "test " + describe_end(verdict)}, False
+
+
+def run_tests(program, setup, tests, job_id):
+    """Runs each test in its own child. A program that fails to load fails every test the same way,
+    so later tests reuse that verdict instead of running it again."""
+    results = []
+    program_failure = None
+    for test in tests:
+        if program_failure is not None:
+            results.append(dict(program_failure))
+            continue
+        verdict = run_one(program, setup, test, job_id)
+        if verdict.cancelled:
+            return None
+        result, unloaded = to_result(verdict)
+        if unloaded:
+            program_failure = result
+        results.append(result)
+    return results
+
+
+def send(message):
+    data = (json.dumps(message) + "\n").encode()
+    while data:
+        written = os.write(1, data)
+        data = data[written:]
+
+
+def main():
+    prctl(PR_SET_CHILD_SUBREAPER, 1)
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.makedirs(WORK_ROOT, exist_ok=True)
+    send({"ready": True, "uid": UID, "pid": os.getpid()})
+    while True:
+        line = STDIN.line()
+        if line is None:
+            return
+        if not line.strip():
+            continue
+        job = json.loads(line)
+        if "cancel" in job:
+            continue
+        job_id = job["id"]
+        tests = run_tests(job["code"], job["setup"], job["tests"], job_id)
+        challenge = None
+        if tests is not None and job.get("challengeTests") is not None:
+            challenge = run_tests(job["code"], job["setup"], job["challengeTests"], job_id)
+        if tests is None or (job.get("challengeTests") is not None and challenge is None):
+            send({"id": job_id, "cancelled": True})
+        else:
+            send({"id": job_id, "tests": tests, "challenge": challenge})
+
+
+if __name__ == "__main__":
+    main()

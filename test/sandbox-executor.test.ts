@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { InputError } from '../src/errors.js';
+import { bwrapUnavailableReason } from '../src/sandbox/isolation.js';
+import { resolveLimits } from '../src/sandbox/limits.js';
+import { resolvePython } from '../src/sandbox/python.js';
+import { createExecutor, type SandboxExecutor } from '../src/sandbox/sandbox-executor.js';
+
+const PROGRAM = 'def add_one(x):\n    return x + 1\n';
+const TEST_LIMITS = { cpuSeconds: 1, wallSeconds: 4 };
+
+const python = await resolvePython();
+const bwrapMissing = await bwrapUnavailableReason(python);
+
+for (const isolation of ['bwrap', 'rlimit', 'none'] as const) {
+  describe(`sandbox executor, ${isolation}`, { skip: isolation === 'bwrap' && (bwrapMissing ?? false) }, () => {
+    let executor: SandboxExecutor;
+    before(async () => {
+      executor = await createExecutor({ isolation, workers: 2, limits: TEST_LIMITS });
+    });
+    after(() => executor.close());
+
+    it('reports the level in force and its parallelism', () => {
+      assert.equal(executor.isolation, isolation);
+      assert.equal(executor.parallelism, 2);
+      assert.equal(executor.warnings.some((line) => line.includes('SANDBOX DISABLED')), isolation === 'none');
+    });
+
+    it('gives each test its own verdict, in order', async () => {
+      const outcome = await executor.execute({
+        code: PROGRAM,
+        setupCode: 'OFFSET = 10',
+        tests: [
+          'assert add_one(1) == 2',
+          'assert add_one(1) == 3, "off by one"',
+          'assert add_one(OFFSET) == 11',
+          'assert missing(1)',
+          'raise KeyError("k")',
+          'while True: pass',
+          'assert add_one(2) == 3',
+        ],
+      });
+      assert.deepEqual(
+        outcome.testResults.map((result) => [result.passed, result.error_type]),
+        [
+          [true, null],
+          [false, 'AssertionError'],
+          [true, null],
+          [false, 'NameError'],
+          [false, 'KeyError'],
+          [false, 'Timeout'],
+          [true, null],
+        ],
+      );
+      assert.equal(outcome.testResults[1]!.message, 'off by one');
+      assert.equal(outcome.testResults[3]!.message, "name 'missing' is not defined");
+      assert.ok(outcome.executionTime > 0);
+    });
+
+    it('fails every test with ProgramError when the program does not load', async () => {
+      for (const code of ['def broken(:\n    pass', 'import no_such_module_here', 'raise SystemExit(0)']) {
+        const outcome = await executor.execute({ code, setupCode: '', tests: ['assert True', 'assert 1 == 1'] });
+        assert.equal(outcome.testResults.length, 2);
+        for (const result of outcome.testResults) {
+          assert.equal(result.passed, false);
+          assert.equal(result.error_type, 'ProgramError', code);
+        }
+      }
+    });
+
+    it('judges challenge tests separately, only when given', async () => {
+      const plain = await executor.execute({ code: PROGRAM, setupCode: '', tests: ['assert add_one(0) == 1'] });
+      assert.equal(plain.challengeResults, undefined);
+      const withChallenge = await executor.execute({
+        code: PROGRAM,
+        setupCode: '',
+        tests: ['assert add_one(0) == 1'],
+        challengeTests: ['assert add_one(-1) == 0', 'assert add_one(0) == 0'],
+      });
+      assert.deepEqual(withChallenge.testResults.map((result) => result.passed), [true]);
+      assert.deepEqual(withChallenge.challengeResults?.map((result) => result.passed), [true, false]);
+    });
+
+    it('stops a program when its signal aborts, and keeps serving', async () => {
+      const controller = new AbortController();
+      const running = executor.execute({
+        code: 'import time',
+        setupCode: '',
+        tests: ['time.sleep(3)'],
+        signal: controller.signal,
+      });
+      setTimeout(() => controller.abort(new Error('stop')), 100);
+      await assert.rejects(running, /stop/);
+      const next = await executor.execute({ code: PROGRAM, setupCode: '', tests: ['assert add_one(1) == 2'] });
+      assert.equal(next.testResults[0]!.passed, true);
+    });
+  });
+}
+
+describe('sandbox executor options', () => {
+  it('rejects bad limits naming the field', () => {
+    assert.throws(() => resolveLimits({ cpuSeconds: 0 }), (error: unknown) => {
+      assert.ok(error instanceof InputError);
+      assert.match(error.message, /'cpuSeconds' must be a positive integer/);
+      return true;
+    });
+    assert.throws(() => resolveLimits({ cpuSeconds: 20, wallSeconds: 5 }), /'wallSeconds' \(5\) must be at least/);
+  });
+
+  it('rejects an unknown isolation level and a bad worker count naming the flag', async () => {
+    await assert.rejects(createExecutor({ isolation: 'chroot' as never }), /--sandbox: unknown level 'chroot'/);
+    await assert.rejects(createExecutor({ workers: 0 }), /--workers: must be a positive integer/);
+  });
+
+  it('names the source of an interpreter that does not run', async () => {
+    await assert.rejects(resolvePython('/nonexistent/python3'), (error: unknown) => {
+      assert.ok(error instanceof InputError);
+      assert.match(error.message, /'\/nonexistent\/python3' \(from the python option\)/);
+      return true;
+    });
+  });
+});
