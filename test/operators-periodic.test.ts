@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { EMPTY, throwError } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { autosaveEvery } from '../src/operators/autosave-every.js';
+import { collectGarbage } from '../src/operators/garbage-collection.js';
+import { gcEvery } from '../src/operators/gc-every.js';
+import { memoryCleanupEvery, type MemoryReport } from '../src/operators/memory-cleanup-every.js';
+import type { OperatorLogger } from '../src/operators/operator-logger.js';
+import { tapEvery } from '../src/operators/tap-every.js';
+
+const marbles = (): TestScheduler => new TestScheduler((actual, expected) => assert.deepStrictEqual(actual, expected));
+
+/** A logger that keeps what it was given, by level. */
+function recordingLogger() {
+  const lines: Array<{ level: string; obj: Record<string, unknown>; msg?: string }> = [];
+  const at = (level: string) => (obj: object, msg?: string) => lines.push({ level, obj: obj as Record<string, unknown>, msg });
+  const logger: OperatorLogger = { debug: at('debug'), info: at('info'), warn: at('warn') };
+  return { lines, logger };
+}
+
+describe('tapEvery', () => {
+  it('acts on every n-th item with its count, and holds that item until the action is done', () => {
+    const scheduler = marbles();
+    const calls: string[] = [];
+    scheduler.run(({ cold, expectObservable }) => {
+      const acted = cold('-abcde|').pipe(
+        tapEvery(2, (count, item) => {
+          calls.push(`${scheduler.now()} ${count} ${item}`);
+          return cold('----|');
+        }),
+      );
+      // b waits 2-6 and c queues behind it; d arrives at 4, queues, then waits 6-10; e follows it.
+      expectObservable(acted).toBe('-a----(bc)(de|)');
+    });
+    assert.deepStrictEqual(calls, ['2 2 b', '6 4 d']);
+  });
+});
+
+describe('autosaveEvery', () => {
+  it('autosaves on every n-th item and not at completion', () => {
+    const scheduler = marbles();
+    const saves: string[] = [];
+    scheduler.run(({ cold, expectObservable }) => {
+      const sink = {
+        autosave: (count: number) => {
+          saves.push(`${scheduler.now()} ${count}`);
+          return EMPTY;
+        },
+      };
+      expectObservable(cold('-a-b-c-d-e|').pipe(autosaveEvery(2, sink))).toBe('-a-b-c-d-e|');
+    });
+    assert.deepStrictEqual(saves, ['3 2', '7 4']);
+  });
+
+  it('errors the stream when an autosave fails', () => {
+    marbles().run(({ cold, expectObservable }) => {
+      const full = new Error('ENOSPC: autosave');
+      const sink = { autosave: () => throwError(() => full) };
+      expectObservable(cold('-a-b-c|').pipe(autosaveEvery(2, sink))).toBe('-a-#', undefined, full);
+    });
+  });
+});
+
+describe('gcEvery', () => {
+  it('collects on every n-th item and logs the heap before and after at debug level', () => {
+    const { lines, logger } = recordingLogger();
+    marbles().run(({ cold, expectObservable }) => {
+      expectObservable(cold('-a-b-c-d-e|').pipe(gcEvery(2, { logger }))).toBe('-a-b-c-d-e|');
+    });
+    assert.deepStrictEqual(lines.map((l) => [l.level, l.obj.count]), [['debug', 2], ['debug', 4]]);
+    for (const { obj } of lines) {
+      assert.equal(typeof obj.heapUsedBefore, 'number');
+      assert.equal(typeof obj.heapUsedAfter, 'number');
+    }
+  });
+
+  it('really collects garbage without the --expose-gc flag', async () => {
+    assert.equal(process.execArgv.includes('--expose-gc'), false);
+    const ref = (() => new WeakRef({ payload: new Array(1000).fill('x') }))();
+    await new Promise((resolve) => setImmediate(resolve)); // WeakRef targets live until the job that made them ends
+    collectGarbage();
+    assert.equal(ref.deref(), undefined);
+  });
+});
+
+describe('memoryCleanupEvery', () => {
+  it('runs the cleanup on every n-th item, waits for it, then reports memory', () => {
+    const scheduler = marbles();
+    const cleanups: string[] = [];
+    const reports: MemoryReport[] = [];
+    const { lines, logger } = recordingLogger();
+    scheduler.run(({ cold, expectObservable }) => {
+      const cleanup = (count: number) => {
+        cleanups.push(`${scheduler.now()} ${count}`);
+        return cold('---|');
+      };
+      expectObservable(cold('-a-b-c|').pipe(memoryCleanupEvery(2, cleanup, { logger, onReport: (r) => reports.push(r) }))).toBe('-a----(bc|)');
+    });
+    assert.deepStrictEqual(cleanups, ['3 2']);
+    assert.deepStrictEqual(reports.map((r) => r.count), [2]);
+    assert.ok(reports[0]!.rss > 0 && reports[0]!.heapUsed > 0);
+    assert.deepStrictEqual(lines.map((l) => [l.level, l.obj.count]), [['debug', 2]]);
+  });
+
+  it('accepts a synchronous cleanup and errors the stream when the cleanup fails', () => {
+    marbles().run(({ cold, expectObservable }) => {
+      let calls = 0;
+      expectObservable(cold('-a-b|').pipe(memoryCleanupEvery(1, () => void calls++))).toBe('-a-b|');
+      const broken = new Error('session release failed');
+      expectObservable(cold('-a-b|').pipe(memoryCleanupEvery(2, () => throwError(() => broken)))).toBe('-a-#', undefined, broken);
+    });
+  });
+});
