@@ -36,7 +36,7 @@ describe('openRun', () => {
 
   it('starts a run, then resumes exactly the completed keys whatever order they finished in', async () => {
     const identity = makeIdentity();
-    const keys = [];
+    const keys: Array<{ task: number; sample: number }> = [];
     for (let task = 11; task <= 40; task += 1) for (let sample = 0; sample < 2; sample += 1) keys.push({ task, sample });
     for (const seed of [7, 1234, 99991]) {
       const order = shuffled(keys, seed);
