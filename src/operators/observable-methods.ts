@@ -1,10 +1,11 @@
 import type { ObservableInput } from 'rxjs';
 
 /**
- * The methods of `S` with each `Promise<R>` result widened to `ObservableInput<R>`. Operators take stores and
- * sinks through this type so that a production store (which returns Promises) fits unchanged, while a test
- * double can return a cold Observable on virtual time — Promises settle outside a `TestScheduler` run.
+ * The methods of `S` with each Promise result widened to any `ObservableInput`, whose values are awaited and
+ * ignored. Operators take stores and sinks through this type so that a production store (which returns
+ * Promises) fits unchanged, while a test double can return a cold Observable on virtual time — Promises
+ * settle outside a `TestScheduler` run.
  */
 export type ObservableMethods<S> = {
-  [K in keyof S]: S[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => ObservableInput<R> : S[K];
+  [K in keyof S]: S[K] extends (...args: infer A) => Promise<unknown> ? (...args: A) => ObservableInput<unknown> : S[K];
 };
