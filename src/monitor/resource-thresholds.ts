@@ -1,3 +1,4 @@
+import { formatGib } from './byte-format.js';
 import type { GpuReadout } from './gpu-reader.js';
 import type { MemoryReading } from './memory-reader.js';
 
@@ -74,9 +75,4 @@ export function checkThresholds(
     });
   }
   return { crossed: nowCrossed, warnings };
-}
-
-/** "38.1 GiB". */
-export function formatGib(bytes: number): string {
-  return `${(bytes / GIB).toFixed(1)} GiB`;
 }
