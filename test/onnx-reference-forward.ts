@@ -11,7 +11,7 @@ function matVec(x: ArrayLike<number>, w: Float32Array, rows: number, cols: numbe
   const out = new Float64Array(cols);
   for (let r = 0; r < rows; r++) {
     const xr = x[r] as number;
-    for (let c = 0; c < cols; c++) out[c] += xr * (w[r * cols + c] as number);
+    for (let c = 0; c < cols; c++) out[c] = (out[c] as number) + xr * (w[r * cols + c] as number);
   }
   return out;
 }
@@ -67,7 +67,7 @@ export function referenceLogits(spec: TinyModelSpec, w: TinyWeights, ids: number
         const exps = scores.map((score) => Math.exp(score - top));
         const total = exps.reduce((a, b) => a + b, 0);
         exps.forEach((e, t) => {
-          for (let i = 0; i < d; i++) context[h * d + i] += (e / total) * (v[t]?.[kvHead * d + i] as number);
+          for (let i = 0; i < d; i++) context[h * d + i] = (context[h * d + i] as number) + (e / total) * (v[t]?.[kvHead * d + i] as number);
         });
       }
       const attended = matVec(context, layer.o, nh * d, hs).map((val, i) => val + (residual[i] as number));

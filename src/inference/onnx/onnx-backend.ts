@@ -1,0 +1,82 @@
+import { InputError } from '../../errors.js';
+import type { InferenceBackend } from '../backend.js';
+import { parseDevices } from './device-spec.js';
+import { resolveGenerationOptions, type GenerationOptions } from './generation-options.js';
+import { loadModelDir } from './model-dir.js';
+import { resolveModel } from './model-resolution.js';
+import { OnnxInferenceSession } from './onnx-session.js';
+import { placementName } from './ort-session-factory.js';
+import { PromptTokenizer } from './prompt-tokenizer.js';
+
+export interface OnnxBackendOptions {
+  /** [--model] a model directory, or a model id in the models cache. */
+  model: string;
+  /** [--models-dir] where model ids are looked up; default `defaultModelsCacheDir()`. */
+  modelsDir?: string;
+  /** Overrides the dataset's `model` column (e.g. the tiny demo model's name). */
+  modelName?: string;
+  /** [--devices] `cpu` (default) or `cuda:0,cuda:1,...`. */
+  devices?: string;
+  /** [--sessions] CPU sessions (ignored for CUDA: one per GPU). Default 1. */
+  sessions?: number;
+  /** [--batch-size] records per batched graph run, per session. Default 8. */
+  batchSize?: number;
+  generation?: Partial<GenerationOptions>;
+}
+
+export const DEFAULT_BATCH_SIZE = 8;
+
+/** The onnx backend: one model, one session per device (or N on the CPU), each batching its records. */
+export class OnnxBackend implements InferenceBackend {
+  readonly name = 'onnx';
+
+  private constructor(
+    readonly model: string,
+    readonly sessions: readonly OnnxInferenceSession[],
+    private readonly settings: Record<string, unknown>,
+  ) {}
+
+  /** Opens every session; if one fails, those already open are released and the error is thrown. */
+  static async open(options: OnnxBackendOptions): Promise<OnnxBackend> {
+    const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`--batch-size must be a positive integer, got ${batchSize}`);
+    const devices = options.devices ?? 'cpu';
+    const placements = parseDevices(devices, options.sessions ?? 1);
+    const generation = resolveGenerationOptions(options.generation);
+    const resolved = await resolveModel(options.model, options.modelsDir);
+    const modelDir = await loadModelDir(resolved.dir);
+    const tokenizer = new PromptTokenizer(modelDir);
+    const sessions: OnnxInferenceSession[] = [];
+    try {
+      for (const [index, placement] of placements.entries()) {
+        sessions.push(await OnnxInferenceSession.open(placementName(placement, index), batchSize, modelDir, tokenizer, placement, generation));
+      }
+    } catch (error) {
+      await Promise.all(sessions.map((s) => s.close()));
+      throw error;
+    }
+    const name = options.modelName ?? resolved.name;
+    return new OnnxBackend(name, sessions, {
+      backend: 'onnx',
+      model: name,
+      modelType: modelDir.config.modelType,
+      devices,
+      sessions: sessions.length,
+      batchSize,
+      ...generation,
+    });
+  }
+
+  describe(): Record<string, unknown> {
+    return { ...this.settings };
+  }
+
+  /** The memory-cleanup hook: each session releases and re-creates its graph between batches. */
+  async releaseIdleSessions(): Promise<void> {
+    await Promise.all(this.sessions.map((s) => s.recycle()));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.sessions.map((s) => s.close()));
+  }
+}
