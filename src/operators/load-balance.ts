@@ -1,4 +1,4 @@
-import { defer, from, Observable, Subscription, type ObservableInput, type OperatorFunction } from 'rxjs';
+import { defer, finalize, from, Observable, Subscription, type ObservableInput, type OperatorFunction } from 'rxjs';
 import type { OperatorLogger } from './operator-logger.js';
 import { assertPositiveCount } from './positive-count.js';
 import { resolveRetryPolicy, retryDelay, type RetryPolicy } from './retry-policy.js';
@@ -188,6 +188,7 @@ export function loadBalance<T, R, S extends BalancedSession>(
               dispatch();
             }, delayMs),
           );
+          dispatch();
           return;
         }
         if (fallback === undefined) {
@@ -205,29 +206,33 @@ export function loadBalance<T, R, S extends BalancedSession>(
         settle();
       };
 
+      /** Runs one try. Its outcome is acted on once the try has torn down, so a session's next item never overlaps its last. */
       const start = (pending: PendingItem<T, S>, state: SessionState<S>): void => {
         pending.attempts += 1;
         state.inFlight += 1;
         const attempt = pending.attempts;
+        let outcome: { error: unknown } | 'complete' | undefined;
         const trySubscription = new Subscription();
         subscriber.add(trySubscription);
-        const finish = (): void => {
-          state.inFlight -= 1;
-          subscriber.remove(trySubscription);
-        };
         trySubscription.add(
-          defer(() => from(work(pending.item, state.session, attempt))).subscribe({
-            next: (value) => subscriber.next(value),
-            error: (error: unknown) => {
-              finish();
-              fail(pending, state, error);
-            },
-            complete: () => {
-              finish();
-              state.consecutiveFailures = 0;
-              settle();
-            },
-          }),
+          defer(() => from(work(pending.item, state.session, attempt)))
+            .pipe(
+              finalize(() => {
+                state.inFlight -= 1;
+                subscriber.remove(trySubscription);
+                if (outcome === 'complete') {
+                  state.consecutiveFailures = 0;
+                  settle();
+                } else if (outcome !== undefined) {
+                  fail(pending, state, outcome.error);
+                }
+              }),
+            )
+            .subscribe({
+              next: (value) => subscriber.next(value),
+              error: (error: unknown) => (outcome = { error }),
+              complete: () => (outcome = 'complete'),
+            }),
         );
       };
 
