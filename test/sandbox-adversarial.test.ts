@@ -1,0 +1,254 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { TestResult } from '../src/records.js';
+import { bwrapUnavailableReason, isRoot } from '../src/sandbox/isolation.js';
+import { resolvePython } from '../src/sandbox/python.js';
+import { createExecutor, type SandboxExecutor } from '../src/sandbox/sandbox-executor.js';
+
+/**
+ * Hostile programs, each with the verdict it must get. All run at once on a small pool with short
+ * limits; afterwards the canary files are intact, no marked process survives, and the pool still works.
+ */
+interface Attack {
+  name: string;
+  code: string;
+  tests: string[];
+  /** Accepted error_type per test (null: passed). */
+  expect: (string | null)[][];
+  /** Only meaningful where files outside the sandbox are protected (bwrap, or rlimit as root). */
+  needsFileProtection?: boolean;
+  /** Only meaningful with a network namespace. */
+  needsBwrap?: boolean;
+}
+
+const python = await resolvePython();
+const bwrapMissing = await bwrapUnavailableReason(python);
+const CANARY_TEXT = 'canary: must survive';
+/** A unique number /bin/sleep accepts as an extra argument, so leftovers are findable in /proc. */
+const MARKER = `0.000${randomBytes(4).readUInt32BE(0)}`;
+
+function attacks(home: string, output: string): Attack[] {
+  const homeCanary = join(home, 'canary.txt');
+  const outputCanary = join(output, 'canary.txt');
+  const detach = `
+import os
+def detach():
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            os.execv('/bin/sleep', ['sleep', '30', '${MARKER}'])
+        os._exit(0)
+`;
+  return [
+    { name: 'loops forever', code: 'x = 1', tests: ['while True: pass'], expect: [['Timeout']] },
+    {
+      name: 'loops forever at import',
+      code: 'while True: pass',
+      tests: ['assert True', 'assert True'],
+      expect: [['Timeout'], ['Timeout']],
+    },
+    {
+      name: 'fork-bombs',
+      code: 'import os',
+      tests: ['while True: os.fork()', 'assert True'],
+      expect: [['BlockingIOError', 'Timeout', 'OutOfMemory'], [null]],
+    },
+    {
+      name: 'allocates without end',
+      code: 'hoard = []',
+      tests: ['while True: hoard.append(bytearray(1 << 24))', 'assert len(hoard) == 0'],
+      expect: [['OutOfMemory'], [null]],
+    },
+    { name: 'recurses without end', code: 'def f(n):\n    return f(n + 1)', tests: ['f(0)'], expect: [['RecursionError']] },
+    {
+      name: 'overflows the C stack',
+      code: 'import sys\nsys.setrecursionlimit(10**7)\nclass Endless:\n    def __getattr__(self, name):\n        return getattr(self, name)',
+      tests: ['Endless().x', 'assert True'],
+      expect: [['Killed'], [null]],
+    },
+    { name: 'aborts', code: 'import os', tests: ['os.abort()', 'assert 1'], expect: [['Killed'], [null]] },
+    {
+      name: 'deletes files in the home and output dirs',
+      code: 'import os, shutil',
+      tests: [`os.remove(${JSON.stringify(homeCanary)})`, `shutil.rmtree(${JSON.stringify(output)})`],
+      expect: [
+        ['PermissionError', 'FileNotFoundError'],
+        ['PermissionError', 'FileNotFoundError'],
+      ],
+      needsFileProtection: true,
+    },
+    {
+      name: 'writes outside its temp dir',
+      code: 'x = 1',
+      tests: [
+        `open(${JSON.stringify(outputCanary)}, 'w').write('owned')`,
+        `open(${JSON.stringify(join(output, 'new.txt'))}, 'w').write('owned')`,
+        "open('/usr/escaped.txt', 'w').write('owned')",
+        "open('scratch.txt', 'w').write('fine'); assert open('scratch.txt').read() == 'fine'",
+      ],
+      expect: [
+        ['PermissionError', 'FileNotFoundError'],
+        ['PermissionError', 'FileNotFoundError'],
+        ['PermissionError', 'OSError', 'FileNotFoundError'],
+        [null],
+      ],
+      needsFileProtection: true,
+    },
+    {
+      name: 'opens a network connection',
+      code: 'import socket',
+      tests: ["socket.create_connection(('1.1.1.1', 80), timeout=2)"],
+      expect: [['OSError']],
+      needsBwrap: true,
+    },
+    {
+      name: 'kills its parent',
+      code: 'import os, signal',
+      tests: ['os.kill(os.getppid(), signal.SIGKILL)', 'os.kill(-1, signal.SIGKILL)', 'assert True'],
+      expect: [['PermissionError'], [null, 'Killed'], [null]],
+      needsFileProtection: true,
+    },
+    {
+      name: 'ignores SIGTERM and sleeps',
+      code: 'import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)',
+      tests: ['time.sleep(60)'],
+      expect: [['Timeout']],
+    },
+    {
+      name: 'starts detached children meant to outlive the test',
+      code: detach,
+      tests: ['detach(); assert True', 'detach(); assert False'],
+      expect: [[null], ['AssertionError']],
+    },
+    {
+      name: 'prints a lot',
+      code: 'import sys\nchunk = "x" * (1 << 20)',
+      tests: ['for _ in range(256): sys.stdout.write(chunk)\nassert True', 'print("{\\"passed\\": true}"); assert False'],
+      expect: [[null], ['AssertionError']],
+    },
+    { name: 'calls sys.exit() at import', code: 'import sys\nsys.exit(0)', tests: ['assert True'], expect: [['ProgramError']] },
+    { name: 'calls os._exit() at import', code: 'import os\nos._exit(0)', tests: ['assert True'], expect: [['ProgramError']] },
+    {
+      name: 'exits inside a test',
+      code: 'import os, sys',
+      tests: ['sys.exit(0)', 'os._exit(0)', 'assert True'],
+      expect: [['SystemExit'], ['Killed'], [null]],
+    },
+    {
+      name: 'closes stdout and the worker descriptors',
+      code: 'import os\nos.close(1)\nos.close(2)',
+      tests: ['assert True', 'os.closerange(3, 1024); assert True', 'os.write(3, b"V -\\n"); assert False'],
+      expect: [[null], ['Killed'], ['AssertionError']],
+    },
+    {
+      name: 'monkeypatches builtins and AssertionError to fake passing',
+      code: [
+        'import builtins, os',
+        "builtins.AssertionError = type('AssertionError', (Exception,), {})",
+        'builtins.isinstance = lambda *a: True',
+        'os._exit = lambda *a: None',
+        'os.write = lambda *a: 0',
+        'AssertionError = None',
+      ].join('\n'),
+      tests: ['assert False', 'assert 1 == 2'],
+      expect: [['AssertionError'], ['AssertionError']],
+    },
+    {
+      name: 'digs for the result channel through frames and the heap',
+      code: 'import gc, sys',
+      tests: [
+        'sys._getframe(1).f_locals',
+        'gc.get_objects()',
+        'try:\n    1 / 0\nexcept ZeroDivisionError as error:\n    error.__traceback__.tb_frame.f_back',
+      ],
+      expect: [['ValueError'], ['RuntimeError'], ['RuntimeError']],
+    },
+  ];
+}
+
+function markedProcesses(): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'latin1').includes(MARKER)) found.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+async function waitForNoMarked(): Promise<number[]> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const left = markedProcesses();
+    if (left.length === 0) return left;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return markedProcesses();
+}
+
+const levels = [
+  { isolation: 'bwrap' as const, skip: bwrapMissing ?? false },
+  { isolation: 'rlimit' as const, skip: false },
+];
+
+for (const { isolation, skip } of levels) {
+  describe(`adversarial programs, ${isolation}`, { skip }, () => {
+    let executor: SandboxExecutor;
+    let scratch: string;
+    let home: string;
+    let output: string;
+    before(async () => {
+      scratch = mkdtempSync(join(tmpdir(), 'mbpp-adversarial-'));
+      home = join(scratch, 'home');
+      output = join(scratch, 'output');
+      for (const dir of [home, output]) {
+        mkdirSync(dir);
+        writeFileSync(join(dir, 'canary.txt'), CANARY_TEXT);
+      }
+      executor = await createExecutor({
+        isolation,
+        workers: 4,
+        limits: { cpuSeconds: 1, wallSeconds: 6, memoryMb: 512, maxProcesses: 32 },
+      });
+    });
+    after(async () => {
+      await executor.close();
+      rmSync(scratch, { recursive: true, force: true });
+    });
+
+    it('gives each hostile program the right verdicts, leaves no process and no damage', async () => {
+      const protectedFiles = isolation === 'bwrap' || isRoot();
+      const chosen = attacks(home, output).filter(
+        (attack) => (!attack.needsFileProtection || protectedFiles) && (!attack.needsBwrap || isolation === 'bwrap'),
+      );
+      const outcomes = await Promise.all(
+        chosen.map((attack) => executor.execute({ code: attack.code, setupCode: '', tests: attack.tests })),
+      );
+      const wrong: string[] = [];
+      chosen.forEach((attack, index) => {
+        const results: TestResult[] = outcomes[index]!.testResults;
+        assert.equal(results.length, attack.tests.length, attack.name);
+        results.forEach((result, test) => {
+          const accepted = attack.expect[test]!;
+          if (!accepted.includes(result.error_type) || result.passed !== (result.error_type === null)) {
+            wrong.push(`${attack.name}, test ${test}: got ${result.error_type} (${result.message}), expected ${accepted.join(' or ')}`);
+          }
+        });
+      });
+      assert.deepEqual(wrong, []);
+      if (protectedFiles) {
+        for (const dir of [home, output]) assert.equal(readFileSync(join(dir, 'canary.txt'), 'utf8'), CANARY_TEXT);
+        assert.deepEqual(readdirSync(output), ['canary.txt']);
+      }
+      assert.deepEqual(await waitForNoMarked(), [], 'detached children survived their test');
+      const after = await executor.execute({ code: 'def ok():\n    return 1', setupCode: '', tests: ['assert ok() == 1'] });
+      assert.equal(after.testResults[0]!.passed, true, 'the pool still judges programs after the attacks');
+    });
+  });
+}
