@@ -72,13 +72,30 @@ describe('resource monitor thresholds (fake memory readings)', () => {
   });
 
   it('samples on a timer until stopped, and keeps the latest sample for the progress line', async () => {
-    const monitor = new ResourceMonitor({ readMemory: rssSequence(1, 2, 3), readGpus: async () => noGpus });
-    assert.equal(monitor.latest, undefined);
+    const readings = rssSequence(1, 2, 3);
+    let calls = 0;
+    let thirdSample: () => void = () => {};
+    const sampledThrice = new Promise<void>((resolve) => (thirdSample = resolve));
+    const monitor = new ResourceMonitor({
+      readMemory: async () => {
+        if (++calls === 3) thirdSample();
+        return readings();
+      },
+      readGpus: async () => noGpus,
+    });
+    const beforeStart = monitor.latest;
+    assert.equal(beforeStart, undefined);
+    // The monitor's timer is unref'd (it must never keep a finished run alive); this test keeps the loop up.
+    const keepAlive = setInterval(() => {}, 1000);
     monitor.start(5);
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    await sampledThrice;
     await monitor.stop();
-    assert.ok(monitor.latest, 'a sample was taken');
+    clearInterval(keepAlive);
+    const callsAtStop = calls;
+    assert.equal(monitor.latest?.memory.rssBytes, 3 * GIB);
     assert.equal(monitor.peaks.peakRssBytes, 3 * GIB);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(calls, callsAtStop, 'no sampling after stop()');
   });
 
   it('reads real process and system memory', async () => {
