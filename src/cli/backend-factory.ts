@@ -1,0 +1,87 @@
+import { InputError } from '../errors.js';
+import type { InferenceBackend } from '../inference/backend.js';
+import type { BuildArgs } from './build-options.js';
+
+/** A backend, what it needs said before the run, and its memory-cleanup hook (if it has one). */
+export interface OpenedBackend {
+  backend: InferenceBackend;
+  /** Lines to print and record in the metadata (e.g. that the tiny demo model stands in for a real one). */
+  notices: string[];
+  memoryCleanup?: () => Promise<unknown>;
+  /** Task ids of the selection that the backend has nothing for (replay), to report before the run. */
+  missingTaskIds: number[];
+}
+
+/** Stop sequences that end a completion where a new problem or test starts; extraction cuts there too. */
+const STOP_SEQUENCES = ['\nassert ', '\n# Solution:', '\nif __name__'];
+
+/**
+ * Opens the backend `--backend` names. Heavy modules (onnxruntime) load only when asked for, so the other
+ * backends start fast. Every flag problem is an `InputError` naming the flag.
+ */
+export async function openBackend(args: BuildArgs, taskIds: readonly number[]): Promise<OpenedBackend> {
+  switch (args.backend) {
+    case 'reference': {
+      const { createReferenceBackend } = await import('../inference/reference-backend.js');
+      return { backend: createReferenceBackend(), notices: [], missingTaskIds: [] };
+    }
+    case 'replay': {
+      if (!args.generations) throw new InputError('--backend replay needs --generations FILE (JSONL or Parquet)');
+      const { loadGenerations } = await import('../io/generations-source.js');
+      const { createReplayBackend } = await import('../inference/replay-backend.js');
+      const generations = await loadGenerations(args.generations);
+      return { backend: createReplayBackend(generations, args.model), notices: [], missingTaskIds: generations.missingTaskIds(taskIds) };
+    }
+    case 'openai': {
+      if (!args.endpoint?.length) throw new InputError('--backend openai needs --endpoint URL (repeat it for several servers)');
+      if (!args.model) throw new InputError('--backend openai needs --model NAME (the model the server serves)');
+      const { createOpenAIBackend } = await import('../inference/openai/index.js');
+      const backend = createOpenAIBackend({
+        endpoints: args.endpoint,
+        model: args.model,
+        apiKeyEnv: args.apiKeyEnv,
+        chat: args.chat,
+        concurrency: args.concurrency ?? 8,
+        maxTokens: args.maxNewTokens ?? 200,
+        temperature: args.temperature ?? 0,
+        topP: args.topP ?? 1,
+        topK: args.topK,
+        seed: args.seed,
+        stop: STOP_SEQUENCES,
+      });
+      return { backend, notices: [], missingTaskIds: [] };
+    }
+    case 'onnx': {
+      const { OnnxBackend } = await import('../inference/onnx/onnx-backend.js');
+      const { tinyModelDir, TINY_MODEL_NAME, TINY_MODEL_NOTICE } = await import('../inference/onnx/tiny-model.js');
+      if (!args.model && !args.testRun) {
+        throw new InputError(
+          '--model is required for --backend onnx (an ONNX export dir or a model id in the models cache); ' +
+            'without a model, use --test-run (tiny demo model) or --backend reference|replay|openai',
+        );
+      }
+      const demo = !args.model;
+      const backend = await OnnxBackend.open({
+        model: args.model ?? tinyModelDir(),
+        modelName: demo ? TINY_MODEL_NAME : undefined,
+        devices: args.devices,
+        sessions: args.sessions,
+        batchSize: args.batchSize,
+        generation: {
+          maxNewTokens: args.maxNewTokens,
+          temperature: args.temperature,
+          topP: args.topP,
+          topK: args.topK,
+          seed: args.seed,
+          stopSequences: STOP_SEQUENCES,
+        },
+      });
+      return {
+        backend,
+        notices: demo ? [TINY_MODEL_NOTICE] : [],
+        memoryCleanup: () => backend.releaseIdleSessions(),
+        missingTaskIds: [],
+      };
+    }
+  }
+}

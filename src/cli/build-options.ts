@@ -1,0 +1,100 @@
+import type { Argv } from 'yargs';
+
+/** The flags `build`, `evaluate` and `retry-failed` share: what to run, on what, where the results go. */
+export interface BuildArgs {
+  backend: 'reference' | 'replay' | 'onnx' | 'openai';
+  dataset?: string;
+  outputDir: string;
+  split: string;
+  start?: number;
+  end?: number;
+  testRun: boolean;
+  config?: string;
+  checkpoint?: number;
+  maxMemory?: number;
+  maxGpuMemory?: number;
+  maxRetries?: number;
+  timeout?: number;
+  promptTemplate?: string;
+  generations?: string;
+  model?: string;
+  samples: number;
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  seed?: number;
+  maxNewTokens?: number;
+  batchSize?: number;
+  devices?: string;
+  sessions?: number;
+  endpoint?: string[];
+  concurrency?: number;
+  apiKeyEnv?: string;
+  chat: boolean;
+  sandbox: 'auto' | 'bwrap' | 'rlimit' | 'none';
+  workers?: number;
+  challengeTests: boolean;
+  fresh: boolean;
+  runId?: string;
+  quiet: boolean;
+  json: boolean;
+  logLevel: string;
+}
+
+/** Declares the shared flags on a yargs command. Names and meanings follow the original Python pipeline. */
+export function withBuildOptions<T>(y: Argv<T>): Argv<T & BuildArgs> {
+  return y
+    .option('backend', {
+      choices: ['reference', 'replay', 'onnx', 'openai'] as const,
+      default: 'onnx' as const,
+      describe: 'Where completions come from',
+    })
+    .option('dataset', { type: 'string', describe: 'MBPP JSONL or Parquet (else $MBPP_STREAM_DATASET, then the cache)' })
+    .option('output-dir', { type: 'string', default: '.', describe: 'Where mbpp_datasets/ and mbpp_logs/ go' })
+    .option('split', {
+      type: 'string',
+      default: 'all',
+      describe: 'prompt (1-10), test (11-510), validation (511-600), train (601-974) or all',
+    })
+    .option('start', { type: 'number', describe: 'First index into the split (inclusive)' })
+    .option('end', { type: 'number', describe: 'Last index into the split (inclusive)' })
+    .option('test-run', { type: 'boolean', default: false, describe: 'Only the first 10 records' })
+    .option('config', { type: 'string', describe: 'HardeningConfig JSON file (snake_case keys); flags override it' })
+    .option('checkpoint', { type: 'number', describe: 'Checkpoint every N records (checkpoint_frequency, 50)' })
+    .option('max-memory', { type: 'number', describe: 'Warn above this process memory in GB (100)' })
+    .option('max-gpu-memory', { type: 'number', describe: 'Warn above this memory per GPU in GB (30)' })
+    .option('max-retries', { type: 'number', describe: 'Retries of a transient failure per record (3)' })
+    .option('timeout', { type: 'number', describe: 'Seconds per record before it is cancelled and retried (300)' })
+    .option('prompt-template', { type: 'string', describe: 'Template file with {text} and {tests}' })
+    .option('generations', { type: 'string', describe: 'JSONL/Parquet of existing generations (replay backend)' })
+    .option('model', { type: 'string', describe: 'ONNX model dir or id (onnx), or served model name (openai)' })
+    .option('samples', { type: 'number', default: 1, describe: 'Samples per problem (pass@k in the metadata)' })
+    .option('temperature', { type: 'number', describe: 'Sampling temperature (0 = greedy, the default)' })
+    .option('top-p', { type: 'number', describe: 'Nucleus sampling mass' })
+    .option('top-k', { type: 'number', describe: 'Sample among the k most likely tokens' })
+    .option('seed', { type: 'number', describe: 'Seed for reproducible sampling' })
+    .option('max-new-tokens', { type: 'number', describe: 'Tokens to generate per record (200)' })
+    .option('batch-size', { type: 'number', describe: 'Records batched per session run (onnx)' })
+    .option('devices', { type: 'string', describe: 'cuda:0,cuda:1,... or cpu (onnx)' })
+    .option('sessions', { type: 'number', describe: 'CPU sessions with --devices cpu (onnx)' })
+    .option('endpoint', { type: 'string', array: true, describe: 'OpenAI-compatible base URL; repeat for several' })
+    .option('concurrency', { type: 'number', describe: 'In-flight requests per endpoint (openai)' })
+    .option('api-key-env', { type: 'string', describe: 'Environment variable holding the API key (openai)' })
+    .option('chat', { type: 'boolean', default: false, describe: 'Use the chat completions API (openai)' })
+    .option('sandbox', {
+      choices: ['auto', 'bwrap', 'rlimit', 'none'] as const,
+      default: 'auto' as const,
+      describe: 'Isolation for generated code; none is unsafe',
+    })
+    .option('workers', { type: 'number', describe: 'Parallel Python executions (default: cores)' })
+    .option('challenge-tests', { type: 'boolean', default: false, describe: 'Also run challenge_test_list' })
+    .option('fresh', { type: 'boolean', default: false, describe: 'Start the run over; old files are kept aside' })
+    .option('run-id', { type: 'string', describe: 'Resume or create this run explicitly' })
+    .option('quiet', { type: 'boolean', default: false, describe: 'Only print the summary' })
+    .option('json', { type: 'boolean', default: false, describe: 'One JSON event per line on stdout' })
+    .option('log-level', {
+      choices: ['debug', 'info', 'warn', 'error'],
+      default: 'info',
+      describe: 'Console log level (the log file gets everything from info up)',
+    }) as unknown as Argv<T & BuildArgs>;
+}

@@ -1,0 +1,202 @@
+import { from, Subscription, tap } from 'rxjs';
+import { DEFAULT_HARDENING_CONFIG, loadHardeningConfig, mergeHardeningConfig, type HardeningConfig } from '../config.js';
+import { InputError } from '../errors.js';
+import { AutosaveWriter } from '../io/autosave-writer.js';
+import { locateDataset } from '../io/dataset-location.js';
+import { writeDataset } from '../io/dataset-writer.js';
+import { loadMbpp, selectRecords } from '../io/mbpp-source.js';
+import { OutputLayout } from '../io/output-layout.js';
+import { openRun, type RunStore } from '../io/run-store/run-store.js';
+import { createProgressDisplay, progressModeFor } from '../monitor/progress-display.js';
+import { parseLogLevel, RunLogger } from '../monitor/run-logger.js';
+import { collectVersions } from '../monitor/run-versions.js';
+import { extractCode } from '../prompt/code-extraction.js';
+import { loadPromptTemplate, thesisTemplate } from '../prompt/prompt-template.js';
+import { recordKey, type GenerationResult } from '../records.js';
+import { createExecutor } from '../sandbox/sandbox-executor.js';
+import { buildPipeline, promptedItems } from '../streams/build-pipeline.js';
+import { runMetadata } from '../streams/run-metadata.js';
+import { openBackend } from './backend-factory.js';
+import type { BuildArgs } from './build-options.js';
+import { checkNumericFlags } from './flag-checks.js';
+import { GracefulStop } from './graceful-stop.js';
+import { runIdentityOf } from './run-identity-of.js';
+
+export type BuildMode = 'build' | 'evaluate' | 'retry-failed';
+
+/** How long in-flight records may finish after Ctrl+C before they are abandoned (redone on resume). */
+const GRACE_MS = 30_000;
+
+/** Exit code of a run stopped by a signal, as a shell reports Ctrl+C. */
+const INTERRUPTED_EXIT = 130;
+
+/**
+ * `build`, `evaluate` and `retry-failed`: validate everything, open (or resume) the run, stream the records
+ * through the pipeline, then assemble the dataset from the journal. Nothing is written before every input has
+ * been checked.
+ */
+export async function runBuild(args: BuildArgs, mode: BuildMode): Promise<number> {
+  checkNumericFlags(args);
+  const hardening = await hardeningConfigOf(args);
+  const consoleLevel = parseLogLevel(args.logLevel);
+
+  const location = await locateDataset({ dataset: args.dataset, testRun: args.testRun });
+  const mbpp = await loadMbpp(location.path);
+  const selected = selectRecords(mbpp.records, { split: args.split, start: args.start, end: args.end, testRun: args.testRun });
+  const template = args.promptTemplate ? await loadPromptTemplate(args.promptTemplate) : thesisTemplate();
+  const layout = await OutputLayout.create(args.outputDir, { testRun: args.testRun });
+  const opened = await openBackend(args, selected.map((record) => record.task_id));
+  const executor = await createExecutor({ isolation: args.sandbox, workers: args.workers }).catch(async (error: unknown) => {
+    await opened.backend.close();
+    throw error;
+  });
+  const { backend } = opened;
+  const notices = [
+    ...(location.bundledSample
+      ? [`dataset: no MBPP file found${location.fallbackReason ? ` (${location.fallbackReason})` : ''}; --test-run uses the bundled sample ${location.path}, not MBPP`]
+      : []),
+    ...opened.notices,
+    ...executor.warnings,
+    ...(opened.missingTaskIds.length > 0
+      ? [`--generations has nothing for ${opened.missingTaskIds.length} selected task(s): ${opened.missingTaskIds.slice(0, 20).join(', ')}${opened.missingTaskIds.length > 20 ? ', …' : ''}; they will be failed records`]
+      : []),
+  ];
+
+  let store: RunStore | undefined;
+  let logger: RunLogger | undefined;
+  try {
+    const identity = runIdentityOf(args, location.sha256, template.text, backend);
+    const total = selected.length * args.samples;
+    store = await openRun({ layout, identity, fresh: args.fresh, runId: args.runId, total });
+    if (mode === 'retry-failed' && !store.opening.resumed) {
+      throw new InputError(`retry-failed: no run with these settings in ${layout.datasetsDir}; run build first (same flags)`);
+    }
+    logger = new RunLogger({ file: layout.logFile, consoleLevel, console: process.stderr });
+    const runLogger = logger;
+    const runStore = store;
+    const versions = collectVersions();
+    runLogger.start({ mode, run_id: store.runId, args: { ...args }, hardening, backend: backend.describe(), sandbox: executor.describe() }, versions);
+    for (const notice of notices) runLogger.logger.warn({ event: 'notice' }, notice);
+    if (store.opening.resumed || store.opening.warnings.length > 0) process.stderr.write(`${store.opening.summary}\n`);
+    for (const warning of store.opening.warnings) runLogger.logger.warn({ event: 'recovery' }, warning);
+
+    const failedKeys = new Set(store.failedRecords().map((failed) => recordKey(failed.task_id, failed.sample_index)));
+    const done = store.completedKeys();
+    const skip = mode === 'retry-failed' ? new Set([...done].filter((key) => !failedKeys.has(key))) : done;
+    const items = promptedItems(selected, template, args.samples, skip);
+    const counts = store.counts();
+    const carried = mode === 'retry-failed' ? { ...counts, failed: 0, done: counts.done - failedKeys.size } : counts;
+
+    const display = createProgressDisplay({
+      mode: progressModeFor({ json: args.json, quiet: args.quiet, isTTY: process.stderr.isTTY }),
+      stream: args.json ? process.stdout : process.stderr,
+      total: mode === 'retry-failed' ? carried.done + items.length : total,
+      resumed: { done: carried.done, passed: carried.correct, wrong: carried.ok - carried.correct, failed: carried.failed },
+      every: hardening.progress_log_frequency,
+    });
+    display.start({ run_id: store.runId, records: items.length, backend: backend.name, model: backend.model, sandbox: executor.isolation });
+    for (const notice of notices) display.warning(notice);
+
+    let subscription = new Subscription();
+    const stop = new GracefulStop({
+      graceMs: GRACE_MS,
+      onStopping: (signal) =>
+        display.warning(`${signal}: no new records start; waiting up to ${GRACE_MS / 1000}s for those in flight (again to exit now)`),
+      onAbandon: () => subscription.unsubscribe(),
+    }).install();
+
+    const started = performance.now();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        subscription = from(items)
+          .pipe(
+            buildPipeline({
+              backend,
+              executor,
+              extractCode,
+              hardening,
+              store: runStore,
+              autosave: new AutosaveWriter({
+                layout,
+                runId: runStore.runId,
+                rows: () => runStore.readResults(),
+                keepLast: hardening.autosave_keep_last,
+              }),
+              challengeTests: args.challengeTests,
+              memoryCleanup: opened.memoryCleanup,
+              total,
+              stopping: () => stop.stopping,
+              onRetry: ({ error, attempt, delayMs, stage }) =>
+                runLogger.logger.info({ event: 'retry', stage, attempt, delay_ms: delayMs, error: String(error) }, `retry ${stage}`),
+              onQuarantine: ({ session, failures, healthyLeft }) =>
+                display.warning(`session ${session.id} taken out of rotation after ${failures} failures; ${healthyLeft} left`),
+              logger: runLogger.logger,
+            }),
+            tap((row: GenerationResult) => {
+              display.record(row);
+              if (row.status === 'failed') runLogger.failure(row, row.attempts, row.error);
+            }),
+          )
+          .subscribe({ complete: resolve, error: reject });
+        subscription.add(resolve);
+      });
+    } finally {
+      stop.uninstall();
+    }
+
+    const elapsed = (performance.now() - started) / 1000;
+    if (stop.stopping) {
+      await runStore.checkpoint(runStore.counts().done);
+      display.finish();
+      process.stderr.write(
+        `stopped by ${stop.receivedSignal}: ${runStore.counts().done}/${total} done, journal and checkpoint saved. ` +
+          `Resume with the same command: mbpp-stream ${process.argv.slice(2).join(' ')}\n`,
+      );
+      return INTERRUPTED_EXIT;
+    }
+
+    const results = await runStore.readResults();
+    const metadata = runMetadata({
+      mode,
+      runId: runStore.runId,
+      identity: runStore.identity,
+      location,
+      selection: { split: args.split, start: args.start ?? null, end: args.end ?? null, test_run: args.testRun, records: selected.length },
+      samples: args.samples,
+      backend,
+      executor,
+      hardening,
+      template,
+      results,
+      failed: runStore.failedRecords(),
+      missingTaskIds: opened.missingTaskIds,
+      notices,
+      versions,
+      resumedCount: runStore.opening.resumedCount,
+      elapsedSeconds: elapsed,
+    });
+    const written = await writeDataset(layout, results, metadata);
+    await runStore.markFinished();
+    runLogger.statistics(metadata.statistics);
+    display.finish({ output: written.parquet, statistics: metadata.statistics });
+    return 0;
+  } finally {
+    await Promise.allSettled([store?.close(), backend.close(), executor.close()]);
+    logger?.close();
+  }
+}
+
+/** The hardening config: defaults, then `--config FILE`, then the flags that map onto it. */
+async function hardeningConfigOf(args: BuildArgs): Promise<HardeningConfig> {
+  const base = args.config ? await loadHardeningConfig(args.config) : DEFAULT_HARDENING_CONFIG;
+  return mergeHardeningConfig(base, {
+    origin: 'command line',
+    values: {
+      checkpoint_frequency: args.checkpoint,
+      max_memory_usage_gb: args.maxMemory,
+      max_gpu_memory_usage_gb: args.maxGpuMemory,
+      max_retries: args.maxRetries,
+      timeout_per_record: args.timeout,
+    },
+  });
+}

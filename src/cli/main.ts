@@ -1,0 +1,62 @@
+import yargs from 'yargs';
+import { InputError } from '../errors.js';
+import { withBuildOptions, type BuildArgs } from './build-options.js';
+
+/**
+ * Parses argv and runs one command; resolves to the process exit code. Bad input of any kind becomes a single
+ * `mbpp-stream: …` line on stderr and exit code 2, before anything is written.
+ */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const run = (task: () => Promise<number>) => async () => {
+    exitCode = await task();
+  };
+  const parser = yargs(argv)
+    .scriptName('mbpp-stream')
+    .usage('$0 <command> [options]')
+    .command<BuildArgs>(
+      'build',
+      'Prompt a model for each MBPP problem, run the tests, write the labelled dataset (resumes a stopped run)',
+      (y) => withBuildOptions(y),
+      (args) => run(async () => (await import('./build.js')).runBuild(args, 'build'))(),
+    )
+    .command<BuildArgs>(
+      'evaluate',
+      'Label existing generations (no model): --generations FILE',
+      (y) => withBuildOptions(y).default('backend', 'replay').demandOption('generations'),
+      (args) => run(async () => (await import('./build.js')).runBuild({ ...args, backend: 'replay' }, 'evaluate'))(),
+    )
+    .command<BuildArgs>(
+      'retry-failed',
+      'Reprocess the failed records of a run (same selection flags as build)',
+      (y) => withBuildOptions(y),
+      (args) => run(async () => (await import('./build.js')).runBuild(args, 'retry-failed'))(),
+    )
+    .strictCommands()
+    .strictOptions()
+    .demandCommand(1, 'name a command: build, evaluate, retry-failed, generate, preflight or report')
+    .recommendCommands()
+    .help()
+    .version()
+    .wrap(Math.min(120, process.stdout.columns ?? 100))
+    .fail((message, error) => {
+      throw error ?? new InputError(message);
+    });
+  try {
+    await parser.parseAsync();
+    return exitCode;
+  } catch (error) {
+    return reportFailure(error);
+  }
+}
+
+/** Prints what went wrong. Input errors are one line; anything else is a bug or an environment failure. */
+function reportFailure(error: unknown): number {
+  if (error instanceof InputError) {
+    process.stderr.write(`mbpp-stream: ${error.message}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.stderr.write(`mbpp-stream: unexpected failure: ${message}\n`);
+  return 1;
+}

@@ -1,0 +1,37 @@
+import type { InferenceBackend } from '../inference/backend.js';
+import type { JsonValue, RunIdentity } from '../io/run-store/run-identity.js';
+import type { BuildArgs } from './build-options.js';
+
+/**
+ * What defines this command's output, so that re-running it finds (and resumes) the same run, and a command
+ * that would change the output is told which setting differs. Where the data is read from, where results go,
+ * endpoints, devices and worker counts do not change the output and are left out.
+ */
+export function runIdentityOf(
+  args: BuildArgs,
+  datasetSha256: string,
+  promptTemplate: string,
+  backend: InferenceBackend,
+): RunIdentity {
+  const described = backend.describe();
+  const generation: Record<string, JsonValue> = {
+    samples: args.samples,
+    challengeTests: args.challengeTests,
+    maxNewTokens: args.maxNewTokens ?? null,
+    temperature: args.temperature ?? null,
+    topP: args.topP ?? null,
+    topK: args.topK ?? null,
+    seed: args.seed ?? null,
+  };
+  if (args.backend === 'openai') generation.chat = args.chat;
+  if (typeof described.generations_sha256 === 'string') generation.generations = described.generations_sha256;
+  return {
+    datasetSha256,
+    split: args.split,
+    range: { start: args.start ?? null, end: args.end ?? null, testRun: args.testRun },
+    backend: backend.name,
+    model: backend.model,
+    promptTemplate,
+    generation,
+  };
+}

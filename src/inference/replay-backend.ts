@@ -1,0 +1,29 @@
+import type { Generations } from '../io/generations-source.js';
+import type { InferenceBackend, InferenceSession } from './backend.js';
+
+/**
+ * Serves completions recorded earlier (`--generations FILE`), so existing generations are labelled without a
+ * model. A sample the file lacks fails its record with an error naming the file.
+ */
+export function createReplayBackend(generations: Generations, modelName?: string): InferenceBackend {
+  const session: InferenceSession = {
+    id: 'replay',
+    // Lookups are instant; the executor pool is the only limit.
+    concurrency: 64,
+    async generate({ item }) {
+      const completion = generations.get(item.record.task_id, item.sampleIndex);
+      if (completion === undefined) {
+        throw new Error(`--generations ${generations.path} has no generation for task ${item.record.task_id} sample ${item.sampleIndex}`);
+      }
+      return { ...completion, sessionId: 'replay' };
+    },
+  };
+  return {
+    name: 'replay',
+    // `--model` names the model that made the generations; else the file's digest identifies them.
+    model: modelName ?? `replay:${generations.sha256.slice(0, 12)}`,
+    sessions: [session],
+    describe: () => ({ backend: 'replay', generations: generations.path, generations_sha256: generations.sha256 }),
+    close: async () => {},
+  };
+}

@@ -1,0 +1,75 @@
+import type { HardeningConfig } from '../config.js';
+import type { InferenceBackend } from '../inference/backend.js';
+import type { DatasetLocation } from '../io/dataset-location.js';
+import type { RunIdentity } from '../io/run-store/run-identity.js';
+import type { FailedRecord } from '../io/run-store/run-progress.js';
+import { meanPassAtK, passAtKByProblem } from '../metrics/pass-at-k.js';
+import { computeRunStatistics, type RunStatistics } from '../monitor/run-statistics.js';
+import type { RunVersions } from '../monitor/run-versions.js';
+import type { PromptTemplate } from '../prompt/prompt-template.js';
+import type { GenerationResult } from '../records.js';
+import type { SandboxExecutor } from '../sandbox/sandbox-executor.js';
+
+export interface RunMetadataInput {
+  mode: string;
+  runId: string;
+  identity: RunIdentity;
+  location: DatasetLocation;
+  selection: Record<string, unknown>;
+  samples: number;
+  backend: InferenceBackend;
+  executor: SandboxExecutor;
+  hardening: HardeningConfig;
+  template: PromptTemplate;
+  /** The final rows, one per record, from the journal. */
+  results: readonly GenerationResult[];
+  failed: readonly FailedRecord[];
+  missingTaskIds: readonly number[];
+  notices: readonly string[];
+  versions: RunVersions;
+  resumedCount: number;
+  elapsedSeconds: number;
+}
+
+/** The `_extended_metadata.json` object: what was run, on what, how it went. */
+export function runMetadata(input: RunMetadataInput) {
+  const { results } = input;
+  const ok = results.filter((row) => row.status === 'ok');
+  const correct = ok.filter((row) => row.is_correct).length;
+  const statistics: RunStatistics = computeRunStatistics(results, { elapsedSeconds: input.elapsedSeconds });
+  const perProblem = input.samples > 1 ? passAtKByProblem(results) : undefined;
+  return {
+    run_id: input.runId,
+    mode: input.mode,
+    created_at: new Date().toISOString(),
+    notices: input.notices,
+    dataset: {
+      path: input.location.path,
+      origin: input.location.origin,
+      sha256: input.location.sha256,
+      bundled_sample: input.location.bundledSample,
+    },
+    selection: input.selection,
+    samples_per_problem: input.samples,
+    backend: input.backend.describe(),
+    model: input.backend.model,
+    prompt_template: { origin: input.template.origin, text: input.template.text },
+    sandbox: input.executor.describe(),
+    config: input.hardening,
+    identity: input.identity,
+    counts: {
+      total_records: results.length,
+      judged: ok.length,
+      correct,
+      wrong: ok.length - correct,
+      failed: results.length - ok.length,
+      pass_rate: results.length === 0 ? 0 : correct / results.length,
+    },
+    failed_records: input.failed.map((failed) => ({ ...failed })),
+    missing_generations: input.missingTaskIds,
+    ...(perProblem ? { pass_at_k: meanPassAtK(perProblem), pass_at_k_by_problem: perProblem } : {}),
+    statistics,
+    versions: input.versions,
+    resumed_count: input.resumedCount,
+  };
+}
