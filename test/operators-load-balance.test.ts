@@ -74,7 +74,7 @@ describe('loadBalance', () => {
           [session('broken'), session('good')],
           (item: string, s, attempt) => {
             started.push(`${scheduler.now()} ${s.id}#${attempt}`);
-            return s.id === 'broken' ? cold('-#', undefined, transient) : cold('-(x|)').pipe(map(() => `${item}@${s.id}#${attempt}`));
+            return s.id === 'broken' ? cold<string>('-#', undefined, transient) : cold('-(x|)').pipe(map(() => `${item}@${s.id}#${attempt}`));
           },
           { retry: { backoff: 10 } },
         ),
@@ -89,7 +89,7 @@ describe('loadBalance', () => {
       const balanced = cold('a-b|').pipe(
         loadBalance(
           [session('only')],
-          (item: string) => (item === 'a' ? cold('#', undefined, transient) : cold('-(x|)').pipe(map(() => `${item} ok`))),
+          (item: string) => (item === 'a' ? cold<string>('#', undefined, transient) : cold('-(x|)').pipe(map(() => `${item} ok`))),
           {
             maxConsecutiveFailures: 10,
             retry: { maxRetries: 2, backoff: 5, factor: 1 },
@@ -105,7 +105,7 @@ describe('loadBalance', () => {
   it('does not retry a non-retryable error, and without a fallback it ends the stream', () => {
     marbles().run(({ cold, expectObservable }) => {
       const bug = new TypeError('bad prompt');
-      const work = (item: string) => (item === 'b' ? cold('-#', undefined, bug) : cold('--(x|)').pipe(map(() => item)));
+      const work = (item: string) => (item === 'b' ? cold<string>('-#', undefined, bug) : cold('--(x|)').pipe(map(() => item)));
       const pool = [session('s', 2)];
       expectObservable(cold('(ab|)').pipe(loadBalance(pool, work, { fallback: (item, _e, n) => `${item}:${n}` }))).toBe(
         '-b(a|)',
@@ -125,7 +125,7 @@ describe('loadBalance', () => {
           [session('dead'), session('slow')],
           (item: string, s) => {
             started.push(`${item}@${s.id}`);
-            return s.id === 'dead' ? cold('#', undefined, transient) : cold('-(x|)').pipe(map(() => item));
+            return s.id === 'dead' ? cold<string>('#', undefined, transient) : cold('-(x|)').pipe(map(() => item));
           },
           { maxConsecutiveFailures: 2, retry: { backoff: 0 }, onQuarantine: (n) => notices.push(n) },
         ),
@@ -142,7 +142,7 @@ describe('loadBalance', () => {
   it('errors clearly when no healthy session is left', () => {
     marbles().run(({ cold, expectObservable }) => {
       const balanced = cold('(ab|)').pipe(
-        loadBalance([session('x'), session('y')], () => cold('-#', undefined, transient), {
+        loadBalance([session('x'), session('y')], () => cold<string>('-#', undefined, transient), {
           maxConsecutiveFailures: 1,
           retry: { backoff: 0 },
           fallback: () => 'never used: the pool is gone',
@@ -185,7 +185,7 @@ describe('loadBalance', () => {
           [session('s'), session('t')],
           (item: string, s) => {
             started.push(`${scheduler.now()} ${item}@${s.id}`);
-            return s.id === 't' ? cold('#', undefined, transient) : slow;
+            return s.id === 't' ? cold<string>('#', undefined, transient) : slow;
           },
           { retry: { backoff: 2 }, maxConsecutiveFailures: 5 },
         ),
