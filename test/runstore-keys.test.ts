@@ -23,18 +23,12 @@ describe('RecordKeySet', () => {
     assert.equal(a.has(7, 1), true);
   });
 
-  it('splits and trims ranges on delete', () => {
+  it('lists its keys by sample index, then task id', () => {
     const set = new RecordKeySet();
-    for (let id = 1; id <= 10; id += 1) set.add(id, 0);
-    set.delete(5, 0);
-    set.delete(1, 0);
-    set.delete(10, 0);
-    set.delete(42, 0);
-    assert.deepEqual(set.toRanges(), { '0': [[2, 4], [6, 9]] });
-    assert.equal(set.size, 7);
+    for (const [task, sample] of [[9, 1], [3, 0], [2, 0], [4, 0], [1, 1], [7, 0]] as const) set.add(task, sample);
     assert.deepEqual(
-      [...set.entries()].map((key) => key.taskId),
-      [2, 3, 4, 6, 7, 8, 9],
+      [...set.entries()].map(({ taskId, sampleIndex }) => `${taskId}:${sampleIndex}`),
+      ['2:0', '3:0', '4:0', '7:0', '1:1', '9:1'],
     );
   });
 

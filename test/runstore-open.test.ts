@@ -163,11 +163,11 @@ describe('openRun', () => {
       { task_id: 2, sample_index: 0, error: 'TransientError: 503 from server', attempts: 3 },
       { task_id: 4, sample_index: 0, error: 'context length exceeded', attempts: 1 },
     ]);
-    assert.deepEqual(resumed.counts(), { done: 4, ok: 2, failed: 2, correct: 1 });
+    assert.deepEqual(resumed.counts(), { done: 4, ok: 2, failed: 2 });
     // retry-failed: task 2 now succeeds, task 4 fails again with more attempts.
     await resumed.append(makeResult(2, 0, { attempts: 4 }));
     await resumed.append(makeFailure(4, 'context length exceeded', 2));
-    assert.deepEqual(resumed.counts(), { done: 4, ok: 3, failed: 1, correct: 2 });
+    assert.deepEqual(resumed.counts(), { done: 4, ok: 3, failed: 1 });
     await resumed.close();
 
     const after = await openRun({ layout, identity });

@@ -33,12 +33,10 @@ export interface CheckpointSnapshot {
     done: number;
     ok: number;
     failed: number;
-    correct: number;
     /** The count the pipeline reported when it asked for this checkpoint. */
     reported: number;
   };
   completed: RecordKeyRanges;
-  correct: RecordKeyRanges;
   failed: FailedRecord[];
 }
 
@@ -92,11 +90,9 @@ export function snapshotOf(
       done: progress.done,
       ok: progress.done - failed.length,
       failed: failed.length,
-      correct: progress.correct.size,
       reported,
     },
     completed: progress.completed.toRanges(),
-    correct: progress.correct.toRanges(),
     failed,
   };
 }
@@ -164,8 +160,7 @@ export async function readCheckpoint(path: string, runId: string, journalId: str
     return { usable: false, newerFormat: false, reason: 'it belongs to an earlier journal of this run id' };
   }
   const completed = RecordKeySet.fromRanges(parsed.completed);
-  const correct = RecordKeySet.fromRanges(parsed.correct);
-  if (!completed || !correct) return { usable: false, newerFormat: false, reason: 'malformed key ranges' };
+  if (!completed) return { usable: false, newerFormat: false, reason: 'malformed key ranges' };
   if (!Array.isArray(parsed.failed) || !parsed.failed.every(isFailedRecord)) {
     return { usable: false, newerFormat: false, reason: 'malformed failed records' };
   }
@@ -173,7 +168,6 @@ export async function readCheckpoint(path: string, runId: string, journalId: str
   const snapshot = parsed as CheckpointSnapshot;
   const progress = new RunProgress({
     completed,
-    correct,
     failed: snapshot.failed,
     journalOffset: journal.offset,
     journalLines: journal.lines,

@@ -59,28 +59,6 @@ class IntegerRanges {
     return true;
   }
 
-  delete(value: number): boolean {
-    const index = this.upperBound(value) - 1;
-    if (index < 0) return false;
-    const first = this.firsts[index] as number;
-    const last = this.lasts[index] as number;
-    if (last < value) return false;
-    if (first === last) {
-      this.firsts.splice(index, 1);
-      this.lasts.splice(index, 1);
-    } else if (value === first) {
-      this.firsts[index] = value + 1;
-    } else if (value === last) {
-      this.lasts[index] = value - 1;
-    } else {
-      this.lasts[index] = value - 1;
-      this.firsts.splice(index + 1, 0, value + 1);
-      this.lasts.splice(index + 1, 0, last);
-    }
-    this.count -= 1;
-    return true;
-  }
-
   /** Appends a range above every range held (as when loading sorted ranges); false if it is not above them. */
   appendRange(first: number, last: number): boolean {
     const end = this.lasts.length - 1;
@@ -125,10 +103,6 @@ export class RecordKeySet {
       this.bySample.set(sampleIndex, ranges);
     }
     if (ranges.add(taskId)) this.count += 1;
-  }
-
-  delete(taskId: number, sampleIndex: number): void {
-    if (this.bySample.get(sampleIndex)?.delete(taskId)) this.count -= 1;
   }
 
   /** Every key, by sample index then task id. */

@@ -1,7 +1,8 @@
 /**
- * What a run has finished, folded from its journal: the completed keys, which of them are correct, and the
- * failed ones with their errors. A checkpoint is this state plus the journal offset it covers; resuming
- * folds the journal lines after that offset onto it. Folding is last-wins per key, so a record journaled
+ * What a run has finished, folded from its journal: the completed keys and the failed ones with their
+ * errors. A checkpoint is this state plus the journal offset it covers; resuming folds the journal lines
+ * after that offset onto it. (Pass rates come from the assembled dataset: a set of correct keys would be
+ * as long as the run, since right and wrong answers interleave, and make every checkpoint grow with it.) Folding is last-wins per key, so a record journaled
  * twice (a retried failure, a redo after a crash) counts once, as its latest result.
  */
 import { recordKey, type GenerationResult } from '../../records.js';
@@ -16,7 +17,7 @@ export interface FailedRecord {
 }
 
 /** The fields of a journaled result that the run's state depends on. */
-export type JournalOutcome = Pick<GenerationResult, 'task_id' | 'sample_index' | 'status' | 'error' | 'attempts' | 'is_correct'>;
+export type JournalOutcome = Pick<GenerationResult, 'task_id' | 'sample_index' | 'status' | 'error' | 'attempts'>;
 
 /** Checks that a decoded journal entry has the fields the state needs; null if not (a foreign or damaged entry). */
 export function asJournalOutcome(entry: unknown): JournalOutcome | null {
@@ -31,8 +32,6 @@ export function asJournalOutcome(entry: unknown): JournalOutcome | null {
 export class RunProgress {
   /** Keys with a final result, ok or failed: what a resume skips. */
   readonly completed: RecordKeySet;
-  /** Keys whose latest result is correct. */
-  readonly correct: RecordKeySet;
   /** Keys whose latest result failed, by `recordKey`. */
   readonly failed: Map<string, FailedRecord>;
   /** Journal bytes folded into this state. */
@@ -43,14 +42,12 @@ export class RunProgress {
   constructor(
     init: {
       completed?: RecordKeySet;
-      correct?: RecordKeySet;
       failed?: Iterable<FailedRecord>;
       journalOffset?: number;
       journalLines?: number;
     } = {},
   ) {
     this.completed = init.completed ?? new RecordKeySet();
-    this.correct = init.correct ?? new RecordKeySet();
     this.failed = new Map([...(init.failed ?? [])].map((record) => [recordKey(record.task_id, record.sample_index), record]));
     this.journalOffset = init.journalOffset ?? 0;
     this.journalLines = init.journalLines ?? 0;
@@ -60,8 +57,6 @@ export class RunProgress {
   apply(outcome: JournalOutcome, endOffset: number): void {
     const { task_id: taskId, sample_index: sampleIndex } = outcome;
     this.completed.add(taskId, sampleIndex);
-    if (outcome.is_correct === true) this.correct.add(taskId, sampleIndex);
-    else this.correct.delete(taskId, sampleIndex);
     const key = recordKey(taskId, sampleIndex);
     if (outcome.status === 'failed') {
       this.failed.set(key, {

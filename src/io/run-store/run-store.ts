@@ -49,7 +49,6 @@ export interface RunCounts {
   done: number;
   ok: number;
   failed: number;
-  correct: number;
 }
 
 /** What `openRun` found. */
@@ -146,7 +145,7 @@ export class RunStore implements CheckpointStore<GenerationResult> {
 
   counts(): RunCounts {
     const failed = this.progress.failed.size;
-    return { done: this.progress.done, ok: this.progress.done - failed, failed, correct: this.progress.correct.size };
+    return { done: this.progress.done, ok: this.progress.done - failed, failed };
   }
 
   /**
