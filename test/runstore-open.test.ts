@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { pino } from 'pino';
 import { InputError } from '../src/errors.ts';
 import { recordKey } from '../src/records.ts';
 import { CHECKPOINT_FORMAT, listCheckpoints } from '../src/io/run-store/checkpoint-snapshot.ts';
@@ -241,6 +242,20 @@ describe('openRun', () => {
       const newest = await listCheckpoints(layout.checkpointsDir, store.runId);
       assert.equal(newest[0]?.seq, (files[0]?.seq as number) + 1, 'numbering continues past the damaged one');
       await store.close();
+    });
+
+    it('says what it repaired in a pino log', async () => {
+      const { files } = await runWithCheckpoints(5, 5);
+      await writeFile(files[0]?.path as string, 'garbage');
+      const lines: string[] = [];
+      const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+      const store = await openRun({ layout, identity: makeIdentity(), logger });
+      await store.close();
+      const entries = lines.map((line) => JSON.parse(line) as { level: number; msg: string; runId: string });
+      assert.equal(entries[0]?.level, 40);
+      assert.match(entries[0]?.msg as string, /unusable \(not valid JSON\)/);
+      assert.equal(entries[0]?.runId, store.runId);
+      assert.equal(entries.at(-1)?.msg, `resuming run ${store.runId}: 5 done`);
     });
 
     it('rebuilds from the journal when no snapshot is usable', async () => {
