@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { pino } from 'pino';
 import { EMPTY, throwError } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { autosaveEvery } from '../src/operators/autosave-every.js';
@@ -73,6 +74,13 @@ describe('gcEvery', () => {
       assert.equal(typeof obj.heapUsedBefore, 'number');
       assert.equal(typeof obj.heapUsedAfter, 'number');
     }
+  });
+
+  it('accepts a pino logger', () => {
+    const logger: OperatorLogger = pino({ level: 'silent' });
+    marbles().run(({ cold, expectObservable }) => {
+      expectObservable(cold('ab|').pipe(gcEvery(1, { logger }))).toBe('ab|');
+    });
   });
 
   it('really collects garbage without the --expose-gc flag', async () => {
