@@ -1,3 +1,5 @@
+import { InputError } from '../errors.js';
+
 /**
  * Preflight: a list of checks run before a build (and by `mbpp-stream preflight`), shown as one table. A
  * `fail` stops the build with its reason before any model loads; a `warn` is shown and the build goes on.
@@ -49,9 +51,11 @@ export function renderPreflightTable(rows: readonly PreflightRow[]): string {
   return [header, ...lines].join('\n');
 }
 
-/** Thrown by a build whose preflight failed; the message lists every failed check. */
-export class PreflightError extends Error {
-  override readonly name = 'PreflightError';
+/**
+ * Thrown by a build whose preflight failed; the message lists every failed check. An `InputError`: the CLI
+ * prints it as one line and exits non-zero before anything is written, as for a bad flag.
+ */
+export class PreflightError extends InputError {
   constructor(readonly rows: readonly PreflightRow[]) {
     super(
       `preflight failed: ${rows
