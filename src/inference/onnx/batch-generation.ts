@@ -81,8 +81,13 @@ function finishOf(row: Row, settings: GenerationSettings, decode: (ids: number[]
   return null;
 }
 
+/** Rows concatenated into one int64 tensor body; plain loops, as this runs every step for every row. */
 function flat(rows: Row[], pick: (row: Row) => number[]): BigInt64Array {
-  return BigInt64Array.from(rows.flatMap(pick), (v) => BigInt(v));
+  const parts = rows.map(pick);
+  const out = new BigInt64Array(parts.reduce((n, part) => n + part.length, 0));
+  let k = 0;
+  for (const part of parts) for (const value of part) out[k++] = BigInt(value);
+  return out;
 }
 
 /**
