@@ -105,7 +105,7 @@ export function loadBalance<T, R, S extends BalancedSession>(
         healthy: true,
         lastError: undefined,
       }));
-      const queue: Array<PendingItem<T, S>> = [];
+      const queue = new PendingQueue<PendingItem<T, S>>();
       /** Items taken from the source and not yet emitted or failed: queued, in flight or waiting to retry. */
       let unsettled = 0;
       let sourceDone = false;
@@ -136,10 +136,11 @@ export function loadBalance<T, R, S extends BalancedSession>(
         if (dispatching) return;
         dispatching = true;
         try {
-          while (queue.length > 0 && !subscriber.closed) {
-            const state = pick(queue[0]!);
+          for (let next = queue.peek(); next !== undefined && !subscriber.closed; next = queue.peek()) {
+            const state = pick(next);
             if (state === undefined) break;
-            start(queue.shift()!, state);
+            queue.take();
+            start(next, state);
           }
         } finally {
           dispatching = false;
@@ -184,7 +185,7 @@ export function loadBalance<T, R, S extends BalancedSession>(
           wait.add(
             policy.scheduler.schedule(() => {
               subscriber.remove(wait);
-              queue.unshift(pending);
+              queue.pushRetry(pending);
               dispatch();
             }, delayMs),
           );
@@ -251,6 +252,42 @@ export function loadBalance<T, R, S extends BalancedSession>(
         }),
       );
     });
+}
+
+/**
+ * Items waiting for a session: retries due first (in the order they became due), then new items in arrival
+ * order. New items are read by index rather than `shift()`ed, which is O(n) per call on a long array — a source
+ * that pushes 100,000 items at once would make dispatching quadratic.
+ */
+class PendingQueue<P> {
+  private readonly retries: P[] = [];
+  private fresh: Array<P | undefined> = [];
+  private head = 0;
+
+  push(item: P): void {
+    this.fresh.push(item);
+  }
+
+  pushRetry(item: P): void {
+    this.retries.push(item);
+  }
+
+  peek(): P | undefined {
+    return this.retries[0] ?? this.fresh[this.head];
+  }
+
+  take(): void {
+    if (this.retries.length > 0) {
+      this.retries.shift();
+      return;
+    }
+    this.fresh[this.head] = undefined;
+    this.head += 1;
+    if (this.head >= 1024 && this.head * 2 >= this.fresh.length) {
+      this.fresh = this.fresh.slice(this.head);
+      this.head = 0;
+    }
+  }
 }
 
 function describeError(error: unknown): string {
