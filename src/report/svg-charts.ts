@@ -1,0 +1,97 @@
+import { escapeHtml } from './html-escape.js';
+
+/** Inline SVG charts for the HTML report: no scripts, no external assets, readable when printed. */
+
+export interface Bar {
+  label: string;
+  /** 0..1 */
+  fraction: number;
+  /** Shown above the bar, e.g. "61.2% (301/492)". */
+  caption: string;
+}
+
+export interface HistogramBin {
+  from: number;
+  to: number;
+  count: number;
+}
+
+const WIDTH = 640;
+const HEIGHT = 260;
+const MARGIN = { top: 24, right: 16, bottom: 44, left: 48 };
+const PLOT_W = WIDTH - MARGIN.left - MARGIN.right;
+const PLOT_H = HEIGHT - MARGIN.top - MARGIN.bottom;
+
+/** Bars on a 0-100% axis (pass rate by split). */
+export function barChartSvg(bars: readonly Bar[], title: string): string {
+  const slot = PLOT_W / Math.max(1, bars.length);
+  const barWidth = Math.min(96, slot * 0.6);
+  const body = bars.map((bar, i) => {
+    const height = PLOT_H * Math.min(1, Math.max(0, bar.fraction));
+    const x = MARGIN.left + slot * i + (slot - barWidth) / 2;
+    const y = MARGIN.top + PLOT_H - height;
+    const centre = x + barWidth / 2;
+    return (
+      `<rect x="${r(x)}" y="${r(y)}" width="${r(barWidth)}" height="${r(height)}" fill="#3b7dd8"><title>${escapeHtml(`${bar.label}: ${bar.caption}`)}</title></rect>` +
+      `<text x="${r(centre)}" y="${r(y - 6)}" text-anchor="middle">${escapeHtml(bar.caption)}</text>` +
+      `<text x="${r(centre)}" y="${MARGIN.top + PLOT_H + 18}" text-anchor="middle">${escapeHtml(bar.label)}</text>`
+    );
+  });
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((t) => yTick(MARGIN.top + PLOT_H * (1 - t), `${t * 100}%`));
+  return frame(title, [...ticks, ...body]);
+}
+
+/** Equal-width bins from the smallest to the largest value; one bin when all values are equal. */
+export function histogramBins(values: readonly number[], binCount: number): HistogramBin[] {
+  if (values.length === 0) return [];
+  const min = values.reduce((a, b) => Math.min(a, b));
+  const max = values.reduce((a, b) => Math.max(a, b));
+  if (max === min) return [{ from: min, to: max, count: values.length }];
+  const width = (max - min) / binCount;
+  const bins = Array.from({ length: binCount }, (_, i) => ({ from: min + i * width, to: min + (i + 1) * width, count: 0 }));
+  for (const value of values) bins[Math.min(binCount - 1, Math.floor((value - min) / width))]!.count++;
+  return bins;
+}
+
+/** A histogram (time per record); `unit` labels the x axis. */
+export function histogramSvg(bins: readonly HistogramBin[], title: string, unit: string): string {
+  const highest = Math.max(1, ...bins.map((bin) => bin.count));
+  const barWidth = PLOT_W / Math.max(1, bins.length);
+  const body = bins.map((bin, i) => {
+    const height = (PLOT_H * bin.count) / highest;
+    const x = MARGIN.left + i * barWidth;
+    const y = MARGIN.top + PLOT_H - height;
+    const label = `${bin.from.toFixed(2)}–${bin.to.toFixed(2)} ${unit}: ${bin.count} records`;
+    return `<rect x="${r(x + 1)}" y="${r(y)}" width="${r(Math.max(1, barWidth - 2))}" height="${r(height)}" fill="#d8813b"><title>${escapeHtml(label)}</title></rect>`;
+  });
+  const first = bins[0];
+  const last = bins[bins.length - 1];
+  const axis =
+    first && last
+      ? [
+          `<text x="${MARGIN.left}" y="${MARGIN.top + PLOT_H + 18}" text-anchor="start">${first.from.toFixed(2)} ${escapeHtml(unit)}</text>`,
+          `<text x="${MARGIN.left + PLOT_W}" y="${MARGIN.top + PLOT_H + 18}" text-anchor="end">${last.to.toFixed(2)} ${escapeHtml(unit)}</text>`,
+        ]
+      : [];
+  const ticks = [0, 0.5, 1].map((t) => yTick(MARGIN.top + PLOT_H * (1 - t), String(Math.round(highest * t))));
+  return frame(title, [...ticks, ...body, ...axis]);
+}
+
+function yTick(y: number, label: string): string {
+  return (
+    `<line x1="${MARGIN.left}" x2="${MARGIN.left + PLOT_W}" y1="${r(y)}" y2="${r(y)}" stroke="#ddd"/>` +
+    `<text x="${MARGIN.left - 6}" y="${r(y + 4)}" text-anchor="end">${escapeHtml(label)}</text>`
+  );
+}
+
+function frame(title: string, parts: string[]): string {
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" ` +
+    `role="img" aria-label="${escapeHtml(title)}" font-family="sans-serif" font-size="12">` +
+    `<title>${escapeHtml(title)}</title>${parts.join('')}</svg>`
+  );
+}
+
+function r(n: number): string {
+  return n.toFixed(1);
+}
