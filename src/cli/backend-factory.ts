@@ -15,6 +15,10 @@ export interface OpenedBackend {
 /** Stop sequences that end a completion where a new problem or test starts; extraction cuts there too. */
 const STOP_SEQUENCES = ['\nassert ', '\n# Solution:', '\nif __name__'];
 
+function stopSequences(args: BuildArgs): string[] {
+  return [...STOP_SEQUENCES, ...(args.stop ?? [])];
+}
+
 /**
  * Opens the backend `--backend` names. Heavy modules (onnxruntime) load only when asked for, so the other
  * backends start fast. Every flag problem is an `InputError` naming the flag.
@@ -47,7 +51,7 @@ export async function openBackend(args: BuildArgs, taskIds: readonly number[]): 
         topP: args.topP ?? 1,
         topK: args.topK,
         seed: args.seed,
-        stop: STOP_SEQUENCES,
+        stop: stopSequences(args),
       });
       return { backend, notices: [], missingTaskIds: [] };
     }
@@ -63,6 +67,7 @@ export async function openBackend(args: BuildArgs, taskIds: readonly number[]): 
       const demo = !args.model;
       const backend = await OnnxBackend.open({
         model: args.model ?? tinyModelDir(),
+        modelsDir: args.modelsDir,
         modelName: demo ? TINY_MODEL_NAME : undefined,
         devices: args.devices,
         sessions: args.sessions,
@@ -73,7 +78,7 @@ export async function openBackend(args: BuildArgs, taskIds: readonly number[]): 
           topP: args.topP,
           topK: args.topK,
           seed: args.seed,
-          stopSequences: STOP_SEQUENCES,
+          stopSequences: stopSequences(args),
         },
       });
       return {

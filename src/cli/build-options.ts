@@ -18,6 +18,8 @@ export interface BuildArgs {
   promptTemplate?: string;
   generations?: string;
   model?: string;
+  modelsDir?: string;
+  stop?: string[];
   samples: number;
   temperature?: number;
   topP?: number;
@@ -68,6 +70,8 @@ export function withBuildOptions<T>(y: Argv<T>): Argv<T & BuildArgs> {
     .option('prompt-template', { type: 'string', describe: 'Template file with {text} and {tests}' })
     .option('generations', { type: 'string', describe: 'JSONL/Parquet of existing generations (replay backend)' })
     .option('model', { type: 'string', describe: 'ONNX model dir or id (onnx), or served model name (openai)' })
+    .option('models-dir', { type: 'string', describe: 'Where model ids are looked up (onnx; else $MBPP_STREAM_MODELS_DIR)' })
+    .option('stop', { type: 'string', array: true, describe: 'Extra stop sequence; repeat for several' })
     .option('samples', { type: 'number', default: 1, describe: 'Samples per problem (pass@k in the metadata)' })
     .option('temperature', { type: 'number', describe: 'Sampling temperature (0 = greedy, the default)' })
     .option('top-p', { type: 'number', describe: 'Nucleus sampling mass' })

@@ -84,8 +84,11 @@ export async function runBuild(args: BuildArgs, mode: BuildMode): Promise<number
     const done = store.completedKeys();
     const skip = mode === 'retry-failed' ? new Set([...done].filter((key) => !failedKeys.has(key))) : done;
     const items = promptedItems(selected, template, args.samples, skip);
-    const counts = store.counts();
-    const carried = mode === 'retry-failed' ? { ...counts, failed: 0, done: counts.done - failedKeys.size } : counts;
+    // What a resumed run already has, for the progress counters (failed records are redone by retry-failed).
+    const carriedRows = (await store.readResults()).filter((row) => mode !== 'retry-failed' || row.status !== 'failed');
+    const carriedCorrect = carriedRows.filter((row) => row.is_correct).length;
+    const carriedFailed = carriedRows.filter((row) => row.status === 'failed').length;
+    const carried = { done: carriedRows.length, correct: carriedCorrect, failed: carriedFailed, ok: carriedRows.length - carriedFailed };
 
     const display = createProgressDisplay({
       mode: progressModeFor({ json: args.json, quiet: args.quiet, isTTY: process.stderr.isTTY }),
@@ -172,7 +175,7 @@ export async function runBuild(args: BuildArgs, mode: BuildMode): Promise<number
       missingTaskIds: opened.missingTaskIds,
       notices,
       versions,
-      resumedCount: runStore.opening.resumedCount,
+      resumes: runStore.opening.resumes,
       elapsedSeconds: elapsed,
     });
     const written = await writeDataset(layout, results, metadata);

@@ -1,6 +1,7 @@
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { InputError } from '../errors.js';
 import { withBuildOptions, type BuildArgs } from './build-options.js';
+import type { GenerateArgs } from './generate.js';
 
 /**
  * Parses argv and runs one command; resolves to the process exit code. Bad input of any kind becomes a single
@@ -31,6 +32,23 @@ export async function main(argv: string[]): Promise<number> {
       'Reprocess the failed records of a run (same selection flags as build)',
       (y) => withBuildOptions(y),
       (args) => run(async () => (await import('./build.js')).runBuild(args, 'retry-failed'))(),
+    )
+    .command<GenerateArgs>(
+      'generate',
+      'Print one completion of an ONNX model, to check it by hand',
+      (y) =>
+        y
+          .option('model', { type: 'string', demandOption: true, describe: 'ONNX model dir or id in the models cache' })
+          .option('prompt', { type: 'string', demandOption: true, describe: 'Text to continue' })
+          .option('models-dir', { type: 'string', describe: 'Where model ids are looked up' })
+          .option('devices', { type: 'string', describe: 'cpu or cuda:N' })
+          .option('max-new-tokens', { type: 'number' })
+          .option('temperature', { type: 'number' })
+          .option('top-p', { type: 'number' })
+          .option('top-k', { type: 'number' })
+          .option('seed', { type: 'number' })
+          .option('stop', { type: 'string', array: true, describe: 'Stop sequence; repeat for several' }) as unknown as Argv<GenerateArgs>,
+      (args) => run(async () => (await import('./generate.js')).runGenerate(args))(),
     )
     .strictCommands()
     .strictOptions()

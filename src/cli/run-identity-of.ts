@@ -22,6 +22,7 @@ export function runIdentityOf(
     topP: args.topP ?? null,
     topK: args.topK ?? null,
     seed: args.seed ?? null,
+    stop: args.stop ?? [],
   };
   if (args.backend === 'openai') generation.chat = args.chat;
   if (typeof described.generations_sha256 === 'string') generation.generations = described.generations_sha256;

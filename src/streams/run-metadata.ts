@@ -27,7 +27,8 @@ export interface RunMetadataInput {
   missingTaskIds: readonly number[];
   notices: readonly string[];
   versions: RunVersions;
-  resumedCount: number;
+  /** Times this run was resumed. */
+  resumes: number;
   elapsedSeconds: number;
 }
 
@@ -36,7 +37,12 @@ export function runMetadata(input: RunMetadataInput) {
   const { results } = input;
   const ok = results.filter((row) => row.status === 'ok');
   const correct = ok.filter((row) => row.is_correct).length;
-  const statistics: RunStatistics = computeRunStatistics(results, { elapsedSeconds: input.elapsedSeconds });
+  const statistics: RunStatistics = computeRunStatistics(results, {
+    sandboxLevel: input.executor.isolation,
+    versions: input.versions,
+    resumes: input.resumes,
+    wallSeconds: input.elapsedSeconds,
+  });
   const perProblem = input.samples > 1 ? passAtKByProblem(results) : undefined;
   return {
     run_id: input.runId,
@@ -70,6 +76,5 @@ export function runMetadata(input: RunMetadataInput) {
     ...(perProblem ? { pass_at_k: meanPassAtK(perProblem), pass_at_k_by_problem: perProblem } : {}),
     statistics,
     versions: input.versions,
-    resumed_count: input.resumedCount,
   };
 }

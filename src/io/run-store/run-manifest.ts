@@ -18,6 +18,8 @@ export interface RunManifest {
   createdAt: string;
   /** Set once the final dataset was assembled; an unfinished run blocks a differing command. */
   finishedAt: string | null;
+  /** Times a command picked the run up again after it was started (absent in manifests of older builds). */
+  resumes?: number;
 }
 
 /** A manifest read back, or why it could not be. */

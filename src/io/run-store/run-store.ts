@@ -57,6 +57,8 @@ export interface RunOpening {
   resumed: boolean;
   /** Records already done when the run was opened. */
   resumedCount: number;
+  /** How many times the run has been resumed, this time included. */
+  resumes: number;
   /** Where `--fresh` moved earlier runs' files. */
   setAside: string[];
   /** What was repaired or ignored on the way (also logged as warnings). */
@@ -313,7 +315,8 @@ export async function openRun(options: OpenRunOptions): Promise<RunStore> {
   };
   let manifest: RunManifest;
   if (found?.reading.readable) {
-    manifest = found.reading.manifest;
+    manifest = { ...found.reading.manifest, resumes: (found.reading.manifest.resumes ?? 0) + 1 };
+    await writeManifest(paths.manifest, manifest);
   } else {
     if (found && !found.reading.readable) {
       warn({ manifest: paths.manifest }, `run ${runId}: manifest was ${found.reading.reason}; rewritten from this command's settings`);
@@ -343,6 +346,7 @@ export async function openRun(options: OpenRunOptions): Promise<RunStore> {
   const opening: RunOpening = {
     resumed: found !== undefined,
     resumedCount: progress.done,
+    resumes: manifest.resumes ?? 0,
     setAside: setAsidePaths,
     warnings,
     summary: summaryLine(found !== undefined, runId, progress, options.total, setAsidePaths),
