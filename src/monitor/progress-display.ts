@@ -82,7 +82,7 @@ class StreamProgressDisplay implements ProgressDisplay {
     this.samples = [{ atMs: this.startedAtMs, done: this.state.done }];
     switch (this.options.mode) {
       case 'json':
-        this.emit({ event: 'start', time: this.isoNow(), ...details, total: this.state.total });
+        this.emit({ ...details, event: 'start', time: this.isoNow(), total: this.state.total });
         break;
       case 'lines':
         this.writeLine(`${this.stamp()} starting: ${this.state.total} records, ${this.state.done} already done`);
