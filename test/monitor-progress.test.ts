@@ -88,7 +88,7 @@ describe('progress display', () => {
     });
     run.display.finish({ output: 'out/mbpp.parquet' });
     const lines = run.output().trimEnd().split('\n');
-    assert.equal(lines[0], '[14:00:00] starting: 7 records, 0 already done');
+    assert.equal(lines[0], '[14:00:00] starting: 7 of 7 records to do, 0 already done');
     assert.equal(
       lines[1],
       '[14:00:06] 3/7 42.9% | passed 1 wrong 1 failed 1 | retries 2 | 0.50 rec/s ETA 8s',
@@ -177,7 +177,7 @@ describe('progress display', () => {
     display.record(outcome(9, 'passed'));
     assert.deepEqual(display.counts, { total: 10, done: 9, passed: 6, wrong: 3, failed: 0, retries: 0 });
     const lines = String(stream.read()).trimEnd().split('\n');
-    assert.equal(lines[0], '[00:00:00] starting: 10 records, 8 already done');
+    assert.equal(lines[0], '[00:00:00] starting: 2 of 10 records to do, 8 already done');
     assert.match(lines[1]!, /9\/10 90\.0% .* 0\.25 rec\/s ETA 4s$/);
   });
 

@@ -7,7 +7,10 @@ import { writeDataset } from '../io/dataset-writer.js';
 import { loadMbpp, selectRecords } from '../io/mbpp-source.js';
 import { OutputLayout } from '../io/output-layout.js';
 import { openRun, type RunStore } from '../io/run-store/run-store.js';
+import { assertPreflight, renderPreflightTable } from '../monitor/preflight.js';
 import { createProgressDisplay, progressModeFor } from '../monitor/progress-display.js';
+import { ResourceMonitor } from '../monitor/resource-monitor.js';
+import { resourceLimitsFromGib } from '../monitor/resource-thresholds.js';
 import { parseLogLevel, RunLogger } from '../monitor/run-logger.js';
 import { collectVersions } from '../monitor/run-versions.js';
 import { extractCode } from '../prompt/code-extraction.js';
@@ -20,6 +23,7 @@ import { openBackend } from './backend-factory.js';
 import type { BuildArgs } from './build-options.js';
 import { checkNumericFlags } from './flag-checks.js';
 import { GracefulStop } from './graceful-stop.js';
+import { preflightFor } from './preflight-plan.js';
 import { runIdentityOf } from './run-identity-of.js';
 
 export type BuildMode = 'build' | 'evaluate' | 'retry-failed';
@@ -29,6 +33,9 @@ const GRACE_MS = 30_000;
 
 /** Exit code of a run stopped by a signal, as a shell reports Ctrl+C. */
 const INTERRUPTED_EXIT = 130;
+
+/** How often memory and GPUs are sampled for the progress line and threshold warnings. */
+const RESOURCE_SAMPLE_MS = 5_000;
 
 /**
  * `build`, `evaluate` and `retry-failed`: validate everything, open (or resume) the run, stream the records
@@ -45,8 +52,15 @@ export async function runBuild(args: BuildArgs, mode: BuildMode): Promise<number
   const selected = selectRecords(mbpp.records, { split: args.split, start: args.start, end: args.end, testRun: args.testRun });
   const template = args.promptTemplate ? await loadPromptTemplate(args.promptTemplate) : thesisTemplate();
   const layout = await OutputLayout.create(args.outputDir, { testRun: args.testRun });
+  const preflight = await preflightFor(args, selected.length);
+  if (!args.quiet && !args.json) process.stderr.write(`${renderPreflightTable(preflight.result.rows)}\n`);
+  assertPreflight(preflight.result);
   const opened = await openBackend(args, selected.map((record) => record.task_id));
-  const executor = await createExecutor({ isolation: args.sandbox, workers: args.workers }).catch(async (error: unknown) => {
+  const executor = await createExecutor({
+    isolation: args.sandbox,
+    workers: args.workers,
+    python: preflight.python?.executable,
+  }).catch(async (error: unknown) => {
     await opened.backend.close();
     throw error;
   });
@@ -64,6 +78,7 @@ export async function runBuild(args: BuildArgs, mode: BuildMode): Promise<number
 
   let store: RunStore | undefined;
   let logger: RunLogger | undefined;
+  let monitor: ResourceMonitor | undefined;
   try {
     const identity = runIdentityOf(args, location.sha256, template.text, backend);
     const total = selected.length * args.samples;
@@ -90,16 +105,32 @@ export async function runBuild(args: BuildArgs, mode: BuildMode): Promise<number
     const carriedFailed = carriedRows.filter((row) => row.status === 'failed').length;
     const carried = { done: carriedRows.length, correct: carriedCorrect, failed: carriedFailed, ok: carriedRows.length - carriedFailed };
 
+    const resources = new ResourceMonitor({
+      limits: resourceLimitsFromGib(hardening.max_memory_usage_gb, hardening.max_gpu_memory_usage_gb),
+      onWarning: (warning) => {
+        runLogger.resourceWarning(warning);
+        display.warning(warning.message);
+      },
+    });
+    monitor = resources;
     const display = createProgressDisplay({
       mode: progressModeFor({ json: args.json, quiet: args.quiet, isTTY: process.stderr.isTTY }),
       stream: args.json ? process.stdout : process.stderr,
       total: mode === 'retry-failed' ? carried.done + items.length : total,
       resumed: { done: carried.done, passed: carried.correct, wrong: carried.ok - carried.correct, failed: carried.failed },
       every: hardening.progress_log_frequency,
+      resources: () => resources.latest,
     });
+    resources.start(RESOURCE_SAMPLE_MS);
     display.start({ run_id: store.runId, records: items.length, backend: backend.name, model: backend.model, sandbox: executor.isolation });
     for (const notice of notices) display.warning(notice);
 
+    const autosaver = new AutosaveWriter({
+      layout,
+      runId: runStore.runId,
+      rows: () => runStore.readResults(),
+      keepLast: hardening.autosave_keep_last,
+    });
     let subscription = new Subscription();
     const stop = new GracefulStop({
       graceMs: GRACE_MS,
@@ -118,19 +149,32 @@ export async function runBuild(args: BuildArgs, mode: BuildMode): Promise<number
               executor,
               extractCode,
               hardening,
-              store: runStore,
-              autosave: new AutosaveWriter({
-                layout,
-                runId: runStore.runId,
-                rows: () => runStore.readResults(),
-                keepLast: hardening.autosave_keep_last,
-              }),
+              store: {
+                append: (row) => runStore.append(row),
+                checkpoint: async (count) => {
+                  await runStore.checkpoint(count);
+                  display.checkpoint(count);
+                  runLogger.checkpoint(count);
+                },
+              },
+              autosave: {
+                autosave: async (count) => {
+                  await autosaver.autosave(count);
+                  runLogger.autosave(count, layout.autosavesDir);
+                },
+              },
               challengeTests: args.challengeTests,
               memoryCleanup: opened.memoryCleanup,
               total,
               stopping: () => stop.stopping,
               onRetry: ({ error, attempt, delayMs, stage }) =>
                 runLogger.logger.info({ event: 'retry', stage, attempt, delay_ms: delayMs, error: String(error) }, `retry ${stage}`),
+              onProgress: (progress) =>
+                runLogger.progress(
+                  { ...progress },
+                  { recordsPerSecond: progress.ratePerSecond ?? 0, etaSeconds: progress.etaMs === null ? null : progress.etaMs / 1000 },
+                  resources.latest?.memory.rssBytes,
+                ),
               onQuarantine: ({ session, failures, healthyLeft }) =>
                 display.warning(`session ${session.id} taken out of rotation after ${failures} failures; ${healthyLeft} left`),
               logger: runLogger.logger,
@@ -158,6 +202,7 @@ export async function runBuild(args: BuildArgs, mode: BuildMode): Promise<number
       return INTERRUPTED_EXIT;
     }
 
+    await resources.stop();
     const results = await runStore.readResults();
     const metadata = runMetadata({
       mode,
@@ -176,6 +221,7 @@ export async function runBuild(args: BuildArgs, mode: BuildMode): Promise<number
       notices,
       versions,
       resumes: runStore.opening.resumes,
+      peaks: resources.peaks,
       elapsedSeconds: elapsed,
     });
     const written = await writeDataset(layout, results, metadata);
@@ -184,7 +230,7 @@ export async function runBuild(args: BuildArgs, mode: BuildMode): Promise<number
     display.finish({ output: written.parquet, statistics: metadata.statistics });
     return 0;
   } finally {
-    await Promise.allSettled([store?.close(), backend.close(), executor.close()]);
+    await Promise.allSettled([store?.close(), backend.close(), executor.close(), monitor?.stop()]);
     logger?.close();
   }
 }

@@ -2,6 +2,7 @@ import yargs, { type Argv } from 'yargs';
 import { InputError } from '../errors.js';
 import { withBuildOptions, type BuildArgs } from './build-options.js';
 import type { GenerateArgs } from './generate.js';
+import type { ReportArgs } from './report.js';
 
 /**
  * Parses argv and runs one command; resolves to the process exit code. Bad input of any kind becomes a single
@@ -32,6 +33,21 @@ export async function main(argv: string[]): Promise<number> {
       'Reprocess the failed records of a run (same selection flags as build)',
       (y) => withBuildOptions(y),
       (args) => run(async () => (await import('./build.js')).runBuild(args, 'retry-failed'))(),
+    )
+    .command<BuildArgs>(
+      'preflight',
+      'Check Node, Python, sandbox, machine, disk, GPUs, CUDA, model and dataset for a build with these flags',
+      (y) => withBuildOptions(y),
+      (args) => run(async () => (await import('./preflight.js')).runPreflightCommand(args))(),
+    )
+    .command<ReportArgs>(
+      'report <dataset>',
+      'Summarise a dataset Parquet file: pass rates, error types, slowest and failed records',
+      (y) =>
+        y
+          .positional('dataset', { type: 'string', demandOption: true, describe: 'mbpp_dataset_<timestamp>.parquet' })
+          .option('html', { type: 'string', describe: 'Also write a self-contained HTML page with charts' }) as unknown as Argv<ReportArgs>,
+      (args) => run(async () => (await import('./report.js')).runReport(args))(),
     )
     .command<GenerateArgs>(
       'generate',

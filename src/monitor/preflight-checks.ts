@@ -143,7 +143,7 @@ export function cudaProviderCheck(wanted: boolean, available: () => boolean | Pr
       if (!wanted) return { status: 'ok', detail: 'not needed (CPU or remote backend)' };
       return (await available())
         ? { status: 'ok', detail: 'CUDA execution provider available' }
-        : { status: 'fail', detail: 'CUDA execution provider not available in onnxruntime-node (install the GPU build or use a CPU backend)' };
+        : { status: 'fail', detail: 'CUDA execution provider not available in onnxruntime-node (reinstall it with ONNXRUNTIME_NODE_INSTALL=cuda12, or use --devices cpu)' };
     },
   };
 }

@@ -85,7 +85,7 @@ class StreamProgressDisplay implements ProgressDisplay {
         this.emit({ ...details, event: 'start', time: this.isoNow(), total: this.state.total });
         break;
       case 'lines':
-        this.writeLine(`${this.stamp()} starting: ${this.state.total} records, ${this.state.done} already done`);
+        this.writeLine(`${this.stamp()} starting: ${this.state.total - this.state.done} of ${this.state.total} records to do, ${this.state.done} already done`);
         break;
       case 'spinner':
         this.spinner = ora({ stream: this.options.stream, isEnabled: true, discardStdin: false });

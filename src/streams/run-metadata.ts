@@ -5,6 +5,7 @@ import type { RunIdentity } from '../io/run-store/run-identity.js';
 import type { FailedRecord } from '../io/run-store/run-progress.js';
 import { meanPassAtK, passAtKByProblem } from '../metrics/pass-at-k.js';
 import { computeRunStatistics, type RunStatistics } from '../monitor/run-statistics.js';
+import type { ResourcePeaks } from '../monitor/resource-monitor.js';
 import type { RunVersions } from '../monitor/run-versions.js';
 import type { PromptTemplate } from '../prompt/prompt-template.js';
 import type { GenerationResult } from '../records.js';
@@ -29,6 +30,7 @@ export interface RunMetadataInput {
   versions: RunVersions;
   /** Times this run was resumed. */
   resumes: number;
+  peaks?: ResourcePeaks;
   elapsedSeconds: number;
 }
 
@@ -41,6 +43,7 @@ export function runMetadata(input: RunMetadataInput) {
     sandboxLevel: input.executor.isolation,
     versions: input.versions,
     resumes: input.resumes,
+    peaks: input.peaks,
     wallSeconds: input.elapsedSeconds,
   });
   const perProblem = input.samples > 1 ? passAtKByProblem(results) : undefined;
