@@ -21,7 +21,7 @@ export interface TortureOptions {
   /** Selection flags shared by every run, e.g. ['--split', 'test', '--end', '39']. */
   selection: string[];
   kills: number;
-  /** Longest wait before a kill, in ms; each wait is uniform in [minDelayMs, maxDelayMs]. */
+  /** Each kill lands this long after the run reported its first finished record: uniform in [minDelayMs, maxDelayMs]. */
   minDelayMs: number;
   maxDelayMs: number;
   seed: number;
@@ -68,7 +68,7 @@ function random(seed: number): () => number {
 }
 
 /** Keys of the records a run reported finished on its `--json` event stream. */
-function watchFinished(child: ChildProcess, finished: Set<string>): void {
+function watchFinished(child: ChildProcess, finished: Set<string>, onFirst: () => void): void {
   let pending = '';
   child.stdout!.on('data', (chunk: Buffer) => {
     pending += chunk.toString();
@@ -77,7 +77,10 @@ function watchFinished(child: ChildProcess, finished: Set<string>): void {
     for (const line of lines) {
       try {
         const event = JSON.parse(line) as { event?: string; task_id?: number; sample_index?: number };
-        if (event.event === 'record' && event.task_id !== undefined) finished.add(recordKey(event.task_id, event.sample_index ?? 0));
+        if (event.event === 'record' && event.task_id !== undefined) {
+          finished.add(recordKey(event.task_id, event.sample_index ?? 0));
+          if (finished.size === 1) onFirst();
+        }
       } catch {
         // Not an event line.
       }
@@ -103,10 +106,13 @@ export async function tortureResume(options: TortureOptions): Promise<TortureRep
       runs += 1;
       const child = startCli([...baseArgs, '--output-dir', out]);
       const finishedNow = new Set<string>();
-      watchFinished(child, finishedNow);
-      const result = collect(child);
       const delay = options.minDelayMs + next() * (options.maxDelayMs - options.minDelayMs);
-      const timer = kills < options.kills ? setTimeout(() => child.kill('SIGKILL'), delay) : undefined;
+      let timer: NodeJS.Timeout | undefined;
+      // Timed from the first finished record, so kills land in the work, not in start-up.
+      watchFinished(child, finishedNow, () => {
+        if (kills < options.kills) timer = setTimeout(() => child.kill('SIGKILL'), delay);
+      });
+      const result = collect(child);
       const run = await result;
       clearTimeout(timer);
       for (const key of finishedNow) reported.add(key);
@@ -159,8 +165,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     dataset,
     selection: ['--split', values.split!, '--end', values.end!],
     kills: Number(values.kills),
-    minDelayMs: 1500,
-    maxDelayMs: 6000,
+    minDelayMs: 0,
+    maxDelayMs: 3000,
     seed: Number(values.seed),
     log: (line) => console.log(line),
   });

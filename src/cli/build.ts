@@ -86,14 +86,13 @@ export async function runBuild(args: BuildArgs, mode: BuildMode): Promise<number
     if (mode === 'retry-failed' && !store.opening.resumed) {
       throw new InputError(`retry-failed: no run with these settings in ${layout.datasetsDir}; run build first (same flags)`);
     }
-    logger = new RunLogger({ file: layout.logFile, consoleLevel, console: process.stderr });
+    // --quiet shows only the summary; the log file still gets everything.
+    logger = new RunLogger({ file: layout.logFile, consoleLevel: args.quiet ? 'error' : consoleLevel, console: process.stderr });
     const runLogger = logger;
     const runStore = store;
     const versions = collectVersions();
     runLogger.start({ mode, run_id: store.runId, args: { ...args }, hardening, backend: backend.describe(), sandbox: executor.describe() }, versions);
-    for (const notice of notices) runLogger.logger.warn({ event: 'notice' }, notice);
-    if (store.opening.resumed || store.opening.warnings.length > 0) process.stderr.write(`${store.opening.summary}\n`);
-    for (const warning of store.opening.warnings) runLogger.logger.warn({ event: 'recovery' }, warning);
+    if (store.opening.resumed || store.opening.warnings.length > 0) runLogger.logger.info({ event: 'resume' }, store.opening.summary);
 
     const failedKeys = new Set(store.failedRecords().map((failed) => recordKey(failed.task_id, failed.sample_index)));
     const done = store.completedKeys();
@@ -109,12 +108,18 @@ export async function runBuild(args: BuildArgs, mode: BuildMode): Promise<number
       limits: resourceLimitsFromGib(hardening.max_memory_usage_gb, hardening.max_gpu_memory_usage_gb),
       onWarning: (warning) => {
         runLogger.resourceWarning(warning);
-        display.warning(warning.message);
+        if (progressMode === 'json') display.warning(warning.message);
       },
     });
     monitor = resources;
+    const progressMode = progressModeFor({ json: args.json, quiet: args.quiet, isTTY: process.stderr.isTTY });
+    /** Warnings go to the log (file and console); `--json` consumers also get them as events on stdout. */
+    const warn = (event: string, message: string): void => {
+      runLogger.logger.warn({ event }, message);
+      if (progressMode === 'json') display.warning(message);
+    };
     const display = createProgressDisplay({
-      mode: progressModeFor({ json: args.json, quiet: args.quiet, isTTY: process.stderr.isTTY }),
+      mode: progressMode,
       stream: args.json ? process.stdout : process.stderr,
       total: mode === 'retry-failed' ? carried.done + items.length : total,
       resumed: { done: carried.done, passed: carried.correct, wrong: carried.ok - carried.correct, failed: carried.failed },
@@ -123,7 +128,8 @@ export async function runBuild(args: BuildArgs, mode: BuildMode): Promise<number
     });
     resources.start(RESOURCE_SAMPLE_MS);
     display.start({ run_id: store.runId, records: items.length, backend: backend.name, model: backend.model, sandbox: executor.isolation });
-    for (const notice of notices) display.warning(notice);
+    for (const notice of notices) warn('notice', notice);
+    for (const warning of store.opening.warnings) warn('recovery', warning);
 
     const autosaver = new AutosaveWriter({
       layout,
@@ -135,7 +141,7 @@ export async function runBuild(args: BuildArgs, mode: BuildMode): Promise<number
     const stop = new GracefulStop({
       graceMs: GRACE_MS,
       onStopping: (signal) =>
-        display.warning(`${signal}: no new records start; waiting up to ${GRACE_MS / 1000}s for those in flight (again to exit now)`),
+        warn('stopping', `${signal}: no new records start; waiting up to ${GRACE_MS / 1000}s for those in flight (again to exit now)`),
       onAbandon: () => subscription.unsubscribe(),
     }).install();
 
@@ -176,7 +182,7 @@ export async function runBuild(args: BuildArgs, mode: BuildMode): Promise<number
                   resources.latest?.memory.rssBytes,
                 ),
               onQuarantine: ({ session, failures, healthyLeft }) =>
-                display.warning(`session ${session.id} taken out of rotation after ${failures} failures; ${healthyLeft} left`),
+                warn('quarantine', `session ${session.id} taken out of rotation after ${failures} failures; ${healthyLeft} left`),
               logger: runLogger.logger,
             }),
             tap((row: GenerationResult) => {

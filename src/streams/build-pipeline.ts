@@ -135,7 +135,11 @@ export function buildPipeline(config: BuildPipelineConfig): OperatorFunction<Pro
       onQuarantine: config.onQuarantine,
       logger: config.logger,
     }),
-    mergeMap((outcome) => ('failed' in outcome ? of(outcome.failed) : execute(outcome)), executor.parallelism),
+    // A generated record waiting for an executor slot when a stop comes is left for the resume, like one never started.
+    mergeMap(
+      (outcome) => ('failed' in outcome ? of(outcome.failed) : defer(() => (stopping() ? EMPTY : execute(outcome)))),
+      executor.parallelism,
+    ),
     checkpointEvery(hardening.checkpoint_frequency, config.store),
     tap((row) => {
       // The failed row is journaled first, so `retry-failed` can redo it after the user fixes the cause.
