@@ -99,6 +99,6 @@ export function withBuildOptions<T>(y: Argv<T>): Argv<T & BuildArgs> {
     .option('log-level', {
       choices: ['debug', 'info', 'warn', 'error'],
       default: 'info',
-      describe: 'Console log level (the log file gets everything from info up)',
+      describe: 'Console log level (the log file gets everything, debug included)',
     }) as unknown as Argv<T & BuildArgs>;
 }
