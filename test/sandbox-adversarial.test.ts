@@ -60,8 +60,14 @@ def detach():
     {
       name: 'allocates without end',
       code: 'hoard = []',
-      tests: ['while True: hoard.append(bytearray(1 << 24))', 'assert len(hoard) == 0'],
-      expect: [['OutOfMemory'], [null]],
+      // Tests share the program's process (as one exec of the solution and its tests would), so the
+      // next test sees the hoard, and can free it.
+      tests: [
+        'while True: hoard.append(bytearray(1 << 24))',
+        'assert len(hoard) > 0',
+        'hoard.clear(); assert len(bytearray(1 << 26)) == 1 << 26',
+      ],
+      expect: [['OutOfMemory'], [null], [null]],
     },
     { name: 'recurses without end', code: 'def f(n):\n    return f(n + 1)', tests: ['f(0)'], expect: [['RecursionError']] },
     {
@@ -156,6 +162,39 @@ def detach():
       ].join('\n'),
       tests: ['assert False', 'assert 1 == 2'],
       expect: [['AssertionError'], ['AssertionError']],
+    },
+    {
+      name: 'forks a copy that would run the remaining tests with another outcome',
+      code: 'import os',
+      tests: ['pid = os.fork()\nassert pid != 0', 'assert os.getpid() == os.getpid()'],
+      expect: [[null], [null]],
+    },
+    {
+      name: 'lowers the CPU limits the next tests need',
+      code: 'import resource',
+      tests: ['resource.setrlimit(resource.RLIMIT_CPU, (2, 2))', 'assert True', 'assert True'],
+      expect: [[null], [null], [null]],
+    },
+    {
+      name: 'raises its soft CPU limit to the hard one and loops',
+      code: 'import resource',
+      tests: [
+        'hard = resource.getrlimit(resource.RLIMIT_CPU)[1]\nresource.setrlimit(resource.RLIMIT_CPU, (hard, hard))\nwhile True: pass',
+        'assert True',
+      ],
+      expect: [['Timeout'], [null]],
+    },
+    {
+      name: 'fails with an exception whose message never ends',
+      code: 'class Endless(Exception):\n    def __str__(self):\n        while True: pass',
+      tests: ['raise Endless()', 'assert True'],
+      expect: [['Endless'], [null]],
+    },
+    {
+      name: 'leaves a thread that kills the process during the next test',
+      code: 'import os, threading, time',
+      tests: ['threading.Thread(target=lambda: (time.sleep(0.3), os._exit(1))).start()', 'time.sleep(3)', 'assert True'],
+      expect: [[null], ['Killed'], [null]],
     },
     {
       name: 'digs for the result channel through frames and the heap',

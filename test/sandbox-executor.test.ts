@@ -57,6 +57,73 @@ for (const isolation of ['bwrap', 'rlimit', 'none'] as const) {
       assert.ok(outcome.executionTime > 0);
     });
 
+    it('runs a program once for all its tests: a global a test changes is seen by the next ones', async () => {
+      const outcome = await executor.execute({
+        code: 'import os\nloads = [os.getpid()]\ncounter = 0\n',
+        setupCode: '',
+        tests: ['counter += 1\nassert counter == 1', 'counter += 1\nassert counter == 2', 'assert len(loads) == 1'],
+      });
+      assert.deepEqual(outcome.testResults.map((result) => result.passed), [true, true, true]);
+    });
+
+    it('a test that hangs between two others costs only its own verdict', async () => {
+      const outcome = await executor.execute({
+        code: PROGRAM,
+        setupCode: '',
+        tests: ['assert add_one(1) == 2', 'while True: pass', 'assert add_one(2) == 3'],
+      });
+      assert.deepEqual(
+        outcome.testResults.map((result) => [result.passed, result.error_type]),
+        [
+          [true, null],
+          [false, 'Timeout'],
+          [true, null],
+        ],
+      );
+    });
+
+    it('a test that sleeps past the wall-clock cap gets Timeout and the next one still runs', async () => {
+      const outcome = await executor.execute({
+        code: 'import time',
+        setupCode: '',
+        tests: ['assert True', 'time.sleep(30)', 'assert True'],
+      });
+      assert.deepEqual(
+        outcome.testResults.map((result) => [result.passed, result.error_type]),
+        [
+          [true, null],
+          [false, 'Timeout'],
+          [true, null],
+        ],
+      );
+      assert.match(outcome.testResults[1]!.message ?? '', /wall-clock/);
+    });
+
+    it('a test that exits the interpreter gets Killed, and the tests after it run in a fresh process', async () => {
+      const outcome = await executor.execute({
+        code: 'import os\nstate = []',
+        setupCode: '',
+        tests: ['state.append(1)', 'os._exit(3)', 'assert state == []', 'state.append(2); assert state == [2]'],
+      });
+      assert.deepEqual(
+        outcome.testResults.map((result) => [result.passed, result.error_type]),
+        [
+          [true, null],
+          [false, 'Killed'],
+          [true, null],
+          [true, null],
+        ],
+      );
+      assert.match(outcome.testResults[1]!.message ?? '', /exited with status 3/);
+    });
+
+    it('gives each test a fresh CPU budget in a shared process', async () => {
+      // Each test burns most of a 1 s budget: together far over it, each within it.
+      const burn = 'import time\nend = time.process_time() + 0.7\nwhile time.process_time() < end: pass';
+      const outcome = await executor.execute({ code: 'import time', setupCode: '', tests: [burn, burn, burn] });
+      assert.deepEqual(outcome.testResults.map((result) => result.error_type), [null, null, null]);
+    });
+
     it('fails every test with ProgramError when the program does not load', async () => {
       for (const code of ['def broken(:\n    pass', 'import no_such_module_here', 'raise SystemExit(0)']) {
         const outcome = await executor.execute({ code, setupCode: '', tests: ['assert True', 'assert 1 == 1'] });

@@ -34,8 +34,9 @@ const BWRAP_TMP_BYTES = 512 << 20;
 
 /**
  * Starts a pool of warm Python workers at the chosen isolation level. Each worker forks a fresh,
- * limited child per test (as an unprivileged uid when we are root), so one program's tests run in
- * order while different programs run in parallel.
+ * limited child per program (as an unprivileged uid when we are root) that runs its tests in order,
+ * with per-test CPU and wall-clock limits, and a fresh child again after one dies mid-program; so
+ * one program's tests run in order while different programs run in parallel.
  */
 export async function createExecutor(options: ExecutorOptions = {}): Promise<SandboxExecutor> {
   const workers = options.workers ?? availableParallelism();

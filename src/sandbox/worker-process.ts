@@ -2,7 +2,10 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { TestResult } from '../records.js';
 
-/** One program for the worker: it runs each test in its own sandboxed child. */
+/**
+ * One program for the worker: one sandboxed child runs the program once and its tests in order (then
+ * the challenge tests); a test that kills that child costs only its own verdict, the rest go on in a fresh one.
+ */
 export interface WorkerJob {
   code: string;
   setup: string;

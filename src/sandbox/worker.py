@@ -1,9 +1,21 @@
 # mbpp-stream sandbox worker.
 #
-# Trusted code: it never runs judged code itself. For every test it forks a fresh child that runs
-# the program, the setup code and that one test, so a test that hangs or crashes the interpreter
-# costs only its own verdict. The verdict comes back on a pipe made for that test only, tagged with
-# a per-test nonce; stdout, the exit status and the worker's own descriptors carry no verdicts.
+# Trusted code: it never runs judged code itself. For each program it forks a child that runs the
+# program and the setup code once, then the tests in order (one process per program, like a plain
+# exec of the solution and its tests, so globals a test changes are seen by the tests after it).
+# Before each test the child's trusted code, bound to locals before any judged code runs, sets the
+# soft RLIMIT_CPU to the CPU used so far plus the per-test budget (the hard limit is fixed at start
+# to the whole batch's budget plus one second), and announces the test; the worker resets its
+# wall-clock deadline whenever a test starts or reports. Each verdict comes back as soon as the test
+# ends, on a pipe made for that child only, tagged with a per-child nonce and the test's index;
+# stdout, the exit status and the worker's own descriptors carry no verdicts.
+#
+# When the child dies or is killed mid-batch (CPU limit, wall cap, exit, abort, segfault, a signal,
+# closed descriptors...), the test that was running gets the verdict that its death means (Timeout,
+# Killed, OutOfMemory...), the tests already reported keep theirs, the whole process tree is killed,
+# and the remaining tests run in a fresh child, again as a batch. So a test that hangs or crashes
+# the interpreter costs only its own verdict. A program that fails to load (error, or death before
+# the first test) fails every remaining test the same way.
 #
 # Protocol with the Node side: one JSON config in argv[1]; then JSON lines on stdin (jobs, or
 # {"cancel": id} while a job runs) and JSON lines on stdout (a ready line, then one reply per job).
@@ -83,16 +95,79 @@ NPROC_LIMIT = LIMITS["maxProcesses"] if UID is not None else own_process_count()
 
 
 class Verdict:
-    """What the worker learned about one test: a reported verdict, or how the child ended."""
+    """What the worker learned about one test: a reported verdict, or how its child ended."""
 
     def __init__(self):
         self.loaded = False
         self.reported = None  # (kind, error_type, message): kind 'V' test verdict, 'P' program error
         self.status = None
         self.cpu_seconds = 0.0
+        self.cpu_budget = LIMITS["cpuSeconds"]  # the child's soft RLIMIT_CPU while the test ran
         self.wall_exceeded = False
         self.cancelled = False
         self.output_tail = b""
+
+
+class Batch:
+    """What the worker learned about one child running tests start.. of a program."""
+
+    def __init__(self, start):
+        self.start = start
+        self.next = start  # first test without a verdict
+        self.loaded = False
+        self.program = None  # [error_type, message] when the program or setup raised
+        self.reported = {}  # test index -> [error_type or None, message]
+        self.running = None  # index of the last test the child announced
+        self.cpu_budget = LIMITS["cpuSeconds"]
+        self.status = None
+        self.cpu_seconds = 0.0
+        self.wall_exceeded = False
+        self.cancelled = False
+        self.output_tail = b""
+        self.pending = b""
+        self.message_for = None  # the report an 'M' line completes
+
+    def feed(self, data, tag):
+        """Parses complete result lines; lines without this child's nonce are ignored. Returns
+        True when a test started or reported (the wall-clock deadline restarts)."""
+        self.pending += data
+        progressed = False
+        while b"\n" in self.pending:
+            line, self.pending = self.pending.split(b"\n", 1)
+            text = line.decode("ascii", "replace")
+            if not text.startswith(tag):
+                continue
+            fields = text[len(tag):].split(" ")
+            try:
+                progressed |= self.line(fields)
+            except (IndexError, ValueError):
+                pass
+        if len(self.pending) > 65536:
+            self.pending = b""
+        return progressed
+
+    def line(self, fields):
+        kind = fields[0]
+        if kind == "L":
+            self.loaded = True
+        elif kind == "P" and self.program is None and not self.loaded:
+            self.program = [decode_field(fields[1]), None]
+            self.message_for = self.program
+        elif kind == "S" and self.loaded and self.program is None and int(fields[1]) == self.next:
+            self.running = self.next
+            self.cpu_budget = float(fields[2])
+            self.message_for = None
+            return True
+        elif kind == "V" and self.running == self.next and int(fields[1]) == self.next:
+            entry = [None if fields[2] == "-" else decode_field(fields[2]), None]
+            self.reported[self.next] = entry
+            self.message_for = entry
+            self.next += 1
+            return True
+        elif kind == "M" and self.message_for is not None and self.message_for[1] is None:
+            self.message_for[1] = decode_field(fields[2])
+            self.message_for = None
+        return False
 
 
 def encode_field(text):
@@ -103,13 +178,19 @@ def decode_field(hex_text):
     return bytes.fromhex(hex_text).decode("utf-8", "replace")
 
 
-def child_main(program, setup, test, result_fd, output_fd, nonce, workdir):
-    """Runs in the forked child. Everything the verdict depends on is bound to locals before any
-    judged code runs, so patching builtins, modules or this module's globals cannot change it."""
+def child_main(program, setup, tests, start, result_fd, output_fd, nonce, workdir):
+    """Runs in the forked child: the program and setup once, then tests start.. in order, reporting
+    each verdict as it ends. Everything the verdicts and the limits depend on is bound to locals
+    before any judged code runs, so patching builtins, modules or this module's globals cannot
+    change them."""
     _write, _exit, _compile, _exec, _type, _str = os.write, os._exit, compile, exec, type, str
-    _BaseException, _SystemExit, _MemoryError = BaseException, SystemExit, MemoryError
-    _ModuleType = type(sys)
+    _BaseException, _ModuleType = BaseException, type(sys)
+    _times, _setrlimit, _RLIMIT_CPU, _getpid = os.times, resource.setrlimit, resource.RLIMIT_CPU, os.getpid
     tag = nonce + " "
+    cpu = LIMITS["cpuSeconds"]
+    # The batch's whole CPU budget (loading the program counts as one more test; the +1s cover
+    # rounding each test's start up to a whole second), fixed so judged code cannot raise it.
+    cpu_hard = (len(tests) - start + 1) * (cpu + 1) + 1
     try:
         os.setsid()
         os.dup2(DEVNULL, 0)
@@ -134,8 +215,7 @@ def child_main(program, setup, test, result_fd, output_fd, nonce, workdir):
                 (resource.RLIMIT_CORE, 0),
             ):
                 resource.setrlimit(limit, (value, value))
-        cpu = LIMITS["cpuSeconds"]
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu_hard))
         if UID is not None:
             os.setgroups([])
             os.setgid(UID)
@@ -148,43 +228,59 @@ def child_main(program, setup, test, result_fd, output_fd, nonce, workdir):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        me = os.getpid()
     except BaseException as error:  # the sandbox could not be set up: never run the code unconfined
         try:
             os.write(2, f"sandbox setup failed: {error!r}\n".encode())
         finally:
             os._exit(71)
 
+    def send(line):
+        if _getpid() != me:  # a copy the judged code forked reached trusted code: it reports nothing
+            _exit(0)
+        _write(result_fd, (tag + line + "\n").encode())
+
     def report(kind, error):
         try:
             name = _str(_type(error).__name__)
         except _BaseException:
             name = "Exception"
-        _write(result_fd, (tag + kind + " " + encode_field(name) + " " + "\n").encode())
+        send(kind + " " + encode_field(name))
         try:
             message = _str(error)[:MESSAGE_CHARS]
         except _BaseException:
             message = ""
-        _write(result_fd, (tag + "M " + encode_field(message) + "\n").encode())
-        _exit(0)
+        send("M " + kind.split(" ")[-1] + " " + encode_field(message))
 
-    install_audit_guard()
-    solution = _ModuleType("solution")
-    namespace = solution.__dict__
-    namespace["__builtins__"] = builtins
-    sys.modules["__main__"] = solution
     try:
-        _exec(_compile(program, "<program>", "exec"), namespace)
-        if setup:
-            _exec(_compile(setup, "<setup>", "exec"), namespace)
-    except _BaseException as error:
-        report("P", error)
-    _write(result_fd, (tag + "L\n").encode())
-    try:
-        _exec(_compile(test, "<test>", "exec"), namespace)
-    except _BaseException as error:
-        report("V", error)
-    _write(result_fd, (tag + "V -\n").encode())
-    _exit(0)
+        install_audit_guard()
+        solution = _ModuleType("solution")
+        namespace = solution.__dict__
+        namespace["__builtins__"] = builtins
+        sys.modules["__main__"] = solution
+        try:
+            _exec(_compile(program, "<program>", "exec"), namespace)
+            if setup:
+                _exec(_compile(setup, "<setup>", "exec"), namespace)
+        except _BaseException as error:
+            report("P", error)
+            _exit(0)
+        send("L")
+        for index in range(start, len(tests)):
+            used = _times()
+            budget = int(used[0] + used[1]) + 1 + cpu
+            if budget > cpu_hard:  # only when judged code kept running past SIGXCPU: the rest go to a fresh child
+                _exit(72)
+            _setrlimit(_RLIMIT_CPU, (budget, cpu_hard))
+            send("S " + _str(index) + " " + _str(budget))
+            try:
+                _exec(_compile(tests[index], "<test>", "exec"), namespace)
+            except _BaseException as error:
+                report("V " + _str(index), error)
+                continue
+            send("V " + _str(index) + " -")
+    finally:
+        _exit(0)
 
 
 # Audit events that would reach the runner's frames, objects or raw memory, where the nonce lives.
@@ -211,24 +307,6 @@ def install_audit_guard():
             raise _RuntimeError(f"{args[1]} is not available in the sandbox")
 
     sys.addaudithook(guard)
-
-
-def parse_result(data, nonce, verdict):
-    """Reads the child's result lines; lines without this test's nonce are ignored."""
-    tag = nonce + " "
-    for line in data.split(b"\n"):
-        text = line.decode("ascii", "replace")
-        if not text.startswith(tag):
-            continue
-        fields = text[len(tag):].split(" ")
-        kind = fields[0]
-        if kind == "L":
-            verdict.loaded = True
-        elif kind in ("V", "P") and verdict.reported is None:
-            name = None if fields[1] == "-" else decode_field(fields[1])
-            verdict.reported = [kind, name, None]
-        elif kind == "M" and verdict.reported is not None and verdict.reported[2] is None and len(fields) > 1:
-            verdict.reported[2] = decode_field(fields[1])
 
 
 class UidKiller:
@@ -391,10 +469,13 @@ def make_workdir():
     return path
 
 
-def run_one(program, setup, test, job_id):
-    """Forks one child for one test and watches it: result pipe, output pipe, exit, wall cap, cancel."""
-    verdict = Verdict()
+def run_batch(program, setup, tests, start, job_id):
+    """Forks one child for tests start.. and watches it: result pipe, output pipe, exit, wall cap
+    (restarted whenever a test starts or reports), cancel. Returns the Batch once the child and
+    everything it started are gone."""
+    batch = Batch(start)
     nonce = secrets.token_hex(16)
+    tag = nonce + " "
     workdir = make_workdir()
     result_r, result_w = os.pipe()
     output_r, output_w = os.pipe()
@@ -403,28 +484,28 @@ def run_one(program, setup, test, job_id):
         try:
             os.close(result_r)
             os.close(output_r)
-            child_main(program, setup, test, result_w, output_w, nonce, workdir)
+            child_main(program, setup, tests, start, result_w, output_w, nonce, workdir)
         finally:
             os._exit(70)
     os.close(result_w)
     os.close(output_w)
     pidfd = os.pidfd_open(pid)
-    deadline = time.monotonic() + LIMITS["wallSeconds"]
-    result_data = b""
+    wall = LIMITS["wallSeconds"]
+    deadline = time.monotonic() + wall
     open_fds = {result_r, output_r}
     exited = False
     try:
         while not exited:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                verdict.wall_exceeded = True
+                batch.wall_exceeded = True
                 break
             ready, _, _ = select.select(list(open_fds) + [pidfd, 0] if not STDIN.closed else list(open_fds) + [pidfd], [], [], remaining)
             for fd in ready:
                 if fd == 0:
                     STDIN.fill()
                     if STDIN.take_cancel(job_id):
-                        verdict.cancelled = True
+                        batch.cancelled = True
                 elif fd == pidfd:
                     exited = True
                 else:
@@ -432,29 +513,28 @@ def run_one(program, setup, test, job_id):
                     if not chunk:
                         open_fds.discard(fd)
                     elif fd == result_r:
-                        if len(result_data) < 65536:
-                            result_data += chunk
+                        if batch.feed(chunk, tag):
+                            deadline = time.monotonic() + wall
                     else:
-                        verdict.output_tail = (verdict.output_tail + chunk)[-LIMITS["outputBytes"]:]
-            if verdict.cancelled:
+                        batch.output_tail = (batch.output_tail + chunk)[-LIMITS["outputBytes"]:]
+            if batch.cancelled:
                 break
-        verdict.status, verdict.cpu_seconds = kill_tree(pid)
+        batch.status, batch.cpu_seconds = kill_tree(pid)
         for fd in (result_r, output_r):
             os.set_blocking(fd, False)
         try:
-            while len(result_data) < 65536:
+            for _ in range(64):
                 chunk = os.read(result_r, 65536)
                 if not chunk:
                     break
-                result_data += chunk
+                batch.feed(chunk, tag)
         except BlockingIOError:
             pass
     finally:
         for fd in (pidfd, result_r, output_r):
             os.close(fd)
         shutil.rmtree(workdir, ignore_errors=True)
-    parse_result(result_data, nonce, verdict)
-    return verdict
+    return batch
 
 
 def describe_end(verdict):
@@ -492,29 +572,56 @@ def to_result(verdict):
     status = verdict.status
     signalled = os.WIFSIGNALED(status)
     if (signalled and os.WTERMSIG(status) == signal.SIGXCPU) or (
-            signalled and os.WTERMSIG(status) == signal.SIGKILL and verdict.cpu_seconds >= cpu_limit - 0.05):
+            signalled and os.WTERMSIG(status) == signal.SIGKILL and verdict.cpu_seconds >= verdict.cpu_budget - 0.05):
         return {"passed": False, "error_type": "Timeout", "message": f"exceeded the CPU limit of {cpu_limit} s"}, unloaded
     if unloaded:
         return {"passed": False, "error_type": "ProgramError", "message": "program " + describe_end(verdict)}, True
     return {"passed": False, "error_type": "Killed", "message": "test " + describe_end(verdict)}, False
 
 
+def reported_verdict(kind, entry):
+    verdict = Verdict()
+    verdict.loaded = kind == "V"
+    verdict.reported = [kind, entry[0], entry[1]]
+    return verdict
+
+
+def death_verdict(batch):
+    """The verdict of the test (or program load) that was running when the batch's child ended."""
+    verdict = Verdict()
+    for field in ("loaded", "status", "cpu_seconds", "cpu_budget", "wall_exceeded", "output_tail"):
+        setattr(verdict, field, getattr(batch, field))
+    return verdict
+
+
 def run_tests(program, setup, tests, job_id):
-    """Runs each test in its own child. A program that fails to load fails every test the same way,
-    so later tests reuse that verdict instead of running it again."""
-    results = []
-    program_failure = None
-    for test in tests:
-        if program_failure is not None:
-            results.append(dict(program_failure))
-            continue
-        verdict = run_one(program, setup, test, job_id)
-        if verdict.cancelled:
+    """Runs the tests as batches: one child from the first test on, and after a child dies
+    mid-batch, a fresh one from the first test without a verdict. The test that was running when a
+    child died gets the verdict its death means. A program that fails to load fails every
+    remaining test the same way."""
+    results = [None] * len(tests)
+    start = 0
+    while start < len(tests):
+        batch = run_batch(program, setup, tests, start, job_id)
+        if batch.cancelled:
             return None
-        result, unloaded = to_result(verdict)
-        if unloaded:
-            program_failure = result
-        results.append(result)
+        for index in range(start, batch.next):
+            results[index] = to_result(reported_verdict("V", batch.reported[index]))[0]
+        start = batch.next
+        if start == len(tests):
+            break
+        if batch.program is not None or not batch.loaded:
+            verdict = reported_verdict("P", batch.program) if batch.program is not None else death_verdict(batch)
+            failure = to_result(verdict)[0]
+            for index in range(start, len(tests)):
+                results[index] = dict(failure)
+            break
+        if batch.running is None or batch.running == start:
+            # The child died in test `start` (or before announcing it): that test pays for it.
+            results[start] = to_result(death_verdict(batch))[0]
+            start += 1
+        # else it died between reporting a test and starting the next: nothing to charge, the rest
+        # go to a fresh child
     return results
 
 
@@ -541,14 +648,15 @@ def main():
         if "cancel" in job:
             continue
         job_id = job["id"]
-        tests = run_tests(job["code"], job["setup"], job["tests"], job_id)
-        challenge = None
-        if tests is not None and job.get("challengeTests") is not None:
-            challenge = run_tests(job["code"], job["setup"], job["challengeTests"], job_id)
-        if tests is None or (job.get("challengeTests") is not None and challenge is None):
+        # Challenge tests run after the tests, in the same batch (one process, as one exec would).
+        count = len(job["tests"])
+        challenge_tests = job.get("challengeTests")
+        results = run_tests(job["code"], job["setup"], job["tests"] + (challenge_tests or []), job_id)
+        if results is None:
             send({"id": job_id, "cancelled": True})
         else:
-            send({"id": job_id, "tests": tests, "challenge": challenge})
+            send({"id": job_id, "tests": results[:count],
+                  "challenge": results[count:] if challenge_tests is not None else None})
 
 
 if __name__ == "__main__":
