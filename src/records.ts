@@ -96,8 +96,11 @@ export interface GenerationResult {
   is_correct: boolean;
   generation_time: number;
   execution_time: number;
+  prompt_tokens: number | null;
   completion_tokens: number | null;
   finish_reason: string | null;
+  /** The inference session (device, endpoint) that produced the completion. */
+  session_id: string | null;
   attempts: number;
   status: RecordStatus;
   error: string | null;

@@ -4,7 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InputError } from '../src/errors.js';
-import { logFilePath } from '../src/monitor/log-file-path.js';
 import { parseLogLevel, RunLogger } from '../src/monitor/run-logger.js';
 import { collectVersions, installedVersion } from '../src/monitor/run-versions.js';
 
@@ -26,10 +25,17 @@ async function readLog(file: string): Promise<Record<string, unknown>[]> {
 }
 
 describe('run logger', () => {
-  it('names log files like the original pipeline', () => {
-    const now = new Date(Date.UTC(2024, 2, 12, 14, 5, 31));
-    assert.equal(logFilePath({ now }), path.join('mbpp_logs', 'mbpp_production_20240312_140531.log'));
-    assert.equal(logFilePath({ now, testRun: true, dir: 'logs' }), path.join('logs', 'mbpp_test_20240312_140531.log'));
+  it('keeps events the progress display shows off the console, but not out of the file', async () => {
+    const file = path.join(tmp, 'omits.log');
+    const console = consoleCapture();
+    const log = new RunLogger({ file, console: console.stream, consoleOmits: new Set(['progress', 'checkpoint']) });
+    log.progress({ total: 10, done: 5, passed: 3, wrong: 1, failed: 1, retries: 0 }, { recordsPerSecond: 1, etaSeconds: 5 });
+    log.checkpoint(5);
+    log.failure({ task_id: 12, sample_index: 0 }, 3, new Error('backend unavailable'));
+    log.close();
+    assert.equal(console.lines.length, 1);
+    assert.match(console.lines[0]!, /backend unavailable/);
+    assert.deepEqual((await readLog(file)).map((entry) => entry.event), ['progress', 'checkpoint', 'failure']);
   });
 
   it('writes every event as a JSON line and a readable console line at the console level', async () => {

@@ -24,7 +24,7 @@ describe('result table', () => {
     assert.equal(type('task_id'), 'Int32');
     assert.equal(type('generation_time'), 'Float64');
     const nullable = generationResultSchema.fields.filter((f) => f.nullable).map((f) => f.name);
-    assert.deepEqual(nullable, ['challenge_test_results', 'completion_tokens', 'finish_reason', 'error']);
+    assert.deepEqual(nullable, ['challenge_test_results', 'prompt_tokens', 'completion_tokens', 'finish_reason', 'session_id', 'error']);
   });
 
   it('round-trips every column in memory, nulls, unicode and empty lists included', () => {

@@ -34,6 +34,9 @@ const GRACE_MS = 30_000;
 /** Exit code of a run stopped by a signal, as a shell reports Ctrl+C. */
 const INTERRUPTED_EXIT = 130;
 
+/** Log events the progress display already shows; the console leaves them out (the log file keeps them). */
+const DISPLAYED_EVENTS: ReadonlySet<string> = new Set(['progress', 'checkpoint', 'statistics']);
+
 /** How often memory and GPUs are sampled for the progress line and threshold warnings. */
 const RESOURCE_SAMPLE_MS = 5_000;
 
@@ -87,7 +90,12 @@ export async function runBuild(args: BuildArgs, mode: BuildMode): Promise<number
       throw new InputError(`retry-failed: no run with these settings in ${layout.datasetsDir}; run build first (same flags)`);
     }
     // --quiet shows only the summary; the log file still gets everything.
-    logger = new RunLogger({ file: layout.logFile, consoleLevel: args.quiet ? 'error' : consoleLevel, console: process.stderr });
+    logger = new RunLogger({
+      file: layout.logFile,
+      consoleLevel: args.quiet ? 'error' : consoleLevel,
+      console: process.stderr,
+      consoleOmits: DISPLAYED_EVENTS,
+    });
     const runLogger = logger;
     const runStore = store;
     const versions = collectVersions();

@@ -8,13 +8,14 @@ const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INF
 /** Fields pino adds, or that the message already says. */
 const HIDDEN_FIELDS = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'event', 'config', 'versions', 'statistics']);
 
-export function formatConsoleLine(jsonLine: string): string {
+export function formatConsoleLine(jsonLine: string, omitEvents: ReadonlySet<string> = new Set()): string | undefined {
   let entry: Record<string, unknown>;
   try {
     entry = JSON.parse(jsonLine) as Record<string, unknown>;
   } catch {
     return jsonLine.trimEnd();
   }
+  if (typeof entry['event'] === 'string' && omitEvents.has(entry['event'])) return undefined;
   const time = typeof entry['time'] === 'number' ? new Date(entry['time']).toISOString().slice(11, 19) : '--:--:--';
   const level = (LEVEL_NAMES[entry['level'] as number] ?? String(entry['level'])).padEnd(5);
   const fields = Object.entries(entry)

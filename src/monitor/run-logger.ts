@@ -26,6 +26,8 @@ export interface RunLoggerOptions {
   consoleLevel?: Level;
   /** Human-readable console output; default stderr (stdout may carry `--json` events). */
   console?: { write(text: string): unknown };
+  /** Events kept out of the console because the progress display already shows them (the file gets them all). */
+  consoleOmits?: ReadonlySet<string>;
 }
 
 /** Identifies one record in the log. */
@@ -50,7 +52,12 @@ export class RunLogger {
     const consoleLevel = options.consoleLevel ?? 'info';
     this.fileStream = pino.destination({ dest: options.file, sync: true, append: true, mkdir: true });
     const consoleOut = options.console ?? process.stderr;
-    const consoleStream: DestinationStream = { write: (line: string) => void consoleOut.write(`${formatConsoleLine(line)}\n`) };
+    const consoleStream: DestinationStream = {
+      write: (line: string) => {
+        const text = formatConsoleLine(line, options.consoleOmits);
+        if (text !== undefined) consoleOut.write(`${text}\n`);
+      },
+    };
     const lowest = [fileLevel, consoleLevel].sort((a, b) => pino.levels.values[a]! - pino.levels.values[b]!)[0]!;
     this.logger = pino(
       { level: lowest, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.epochTime },

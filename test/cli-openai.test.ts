@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startMockServer, type MockServer } from './support/openai-mock-server.js';
+import { latestDataset, readRowsIndependently } from './support/output-files.js';
+import { REPO_ROOT, runCli } from './support/run-cli.js';
+
+const SAMPLE = join(REPO_ROOT, 'fixtures/mbpp-sample.jsonl');
+const SECRET = 'sk-test-do-not-log-0123456789';
+
+describe('mbpp-stream build --backend openai against two vLLM-like servers', () => {
+  let dir: string;
+  let servers: MockServer[];
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mbpp-cli-openai-'));
+    const problems = (await readFile(SAMPLE, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { text: string; code: string });
+    // The "model" answers each prompt with that problem's reference solution, as a raw continuation.
+    const generate = (prompt: string) => ({ text: `\n${problems.find((p) => prompt.startsWith(p.text))?.code ?? 'pass'}\n`, finishReason: 'stop' as const });
+    servers = [await startMockServer({ generate, apiKey: SECRET }), await startMockServer({ generate, apiKey: SECRET, latencyMs: 20 })];
+  });
+  after(async () => {
+    await Promise.all(servers.map((server) => server.close()));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('labels every record, retries a 500, records usage, finish reason and session, and never writes the API key', async () => {
+    servers[0]!.enqueue({ kind: 'status', status: 500, body: { object: 'error', message: 'engine overloaded', code: 500 } });
+    const out = join(dir, 'out');
+    const run = await runCli(
+      ['build', '--backend', 'openai', '--model', 'google/gemma-2-2b', '--dataset', SAMPLE, '--end', '5', '--output-dir', out,
+        ...servers.flatMap((server) => ['--endpoint', `${server.url}/v1`]), '--concurrency', '2'],
+      { env: { OPENAI_API_KEY: SECRET } },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const files = await latestDataset(out);
+    const rows = await readRowsIndependently(files.parquet);
+    assert.equal(rows.length, 6);
+    assert.ok(rows.every((row) => row.is_correct === true && row.finish_reason === 'stop'), JSON.stringify(rows.map((r) => r.test_errors)));
+    assert.ok(rows.every((row) => (row.prompt_tokens as number) > 0 && (row.completion_tokens as number) > 0));
+    assert.ok(rows.some((row) => (row.attempts as number) > 1), 'the record that met the 500 was retried');
+    assert.deepEqual(new Set(rows.map((row) => String(row.session_id).split(' ')[0])), new Set(['openai']));
+    for (const file of [files.metadata, files.json, ...(await readdir(join(out, 'mbpp_logs'))).map((name) => join(out, 'mbpp_logs', name))]) {
+      assert.ok(!(await readFile(file, 'utf8')).includes(SECRET), `${file} must not contain the API key`);
+    }
+    assert.ok(!run.stderr.includes(SECRET));
+  });
+});
