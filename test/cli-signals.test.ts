@@ -66,8 +66,11 @@ describe('Ctrl+C and SIGTERM during a build', () => {
       const journaled = await journalKeys(out);
       assert.ok(journaled.length >= 1 && journaled.length < 12, `journal holds ${journaled.length} records`);
       assert.equal(new Set(journaled).size, journaled.length, 'no record journaled twice');
-      // An interrupted run writes no final dataset, only its journal and checkpoint.
+      // An interrupted run writes no final dataset, only its journal, a checkpoint and an autosave of what is done.
       assert.ok(!(await readdir(join(out, 'mbpp_datasets'))).some((name) => name.endsWith('.parquet')));
+      const autosaves = await readdir(join(out, 'mbpp_datasets', 'autosaves'));
+      assert.equal(autosaves.length, 1);
+      assert.equal((await readRowsIndependently(join(out, 'mbpp_datasets', 'autosaves', autosaves[0]!))).length, journaled.length);
 
       const resumed = await runCli(args(out));
       assert.equal(resumed.code, 0, resumed.stderr);

@@ -207,10 +207,12 @@ export async function runBuild(args: BuildArgs, mode: BuildMode): Promise<number
 
     const elapsed = (performance.now() - started) / 1000;
     if (stop.stopping) {
-      await runStore.checkpoint(runStore.counts().done);
+      const done = runStore.counts().done;
+      await runStore.checkpoint(done);
+      await autosaver.autosave(done);
       display.finish();
       process.stderr.write(
-        `stopped by ${stop.receivedSignal}: ${runStore.counts().done}/${total} done, journal and checkpoint saved. ` +
+        `stopped by ${stop.receivedSignal}: ${done}/${total} done, journal, checkpoint and autosave saved. ` +
           `Resume with the same command: mbpp-stream ${process.argv.slice(2).join(' ')}\n`,
       );
       return INTERRUPTED_EXIT;
