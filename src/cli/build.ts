@@ -35,7 +35,7 @@ const GRACE_MS = 30_000;
 const INTERRUPTED_EXIT = 130;
 
 /** Log events the progress display already shows; the console leaves them out (the log file keeps them). */
-const DISPLAYED_EVENTS: ReadonlySet<string> = new Set(['progress', 'checkpoint', 'statistics']);
+const DISPLAYED_EVENTS: ReadonlySet<string> = new Set(['progress', 'checkpoint', 'autosave', 'statistics']);
 
 /** How often memory and GPUs are sampled for the progress line and threshold warnings. */
 const RESOURCE_SAMPLE_MS = 5_000;

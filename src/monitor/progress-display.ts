@@ -65,6 +65,8 @@ class StreamProgressDisplay implements ProgressDisplay {
   private startedAtMs: number | undefined;
   private spinner: Ora | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
+  /** Records covered by the newest checkpoint; the spinner shows it instead of printing a line per checkpoint. */
+  private checkpointed: number | undefined;
 
   constructor(private readonly options: ProgressDisplayOptions) {
     this.state = { ...emptyCounts(options.total), ...options.resumed };
@@ -120,7 +122,11 @@ class StreamProgressDisplay implements ProgressDisplay {
 
   checkpoint(count: number): void {
     if (this.options.mode === 'json') this.emit({ event: 'checkpoint', time: this.isoNow(), count });
-    else if (this.options.mode !== 'quiet') this.writeLine(`${this.stamp()} checkpoint: ${count} records durable`);
+    else if (this.options.mode === 'lines') this.writeLine(`${this.stamp()} checkpoint: ${count} records durable`);
+    else if (this.options.mode === 'spinner') {
+      this.checkpointed = count;
+      this.refreshSpinner();
+    }
   }
 
   warning(message: string): void {
@@ -170,7 +176,7 @@ class StreamProgressDisplay implements ProgressDisplay {
   }
 
   private refreshSpinner(): void {
-    if (this.spinner) this.spinner.text = this.line();
+    if (this.spinner) this.spinner.text = this.checkpointed === undefined ? this.line() : `${this.line()} | checkpoint ${this.checkpointed}`;
   }
 
   private emit(event: ProgressEvent): void {
