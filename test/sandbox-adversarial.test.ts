@@ -185,6 +185,12 @@ def detach():
       expect: [['Timeout'], [null]],
     },
     {
+      name: 'ignores SIGXCPU and loops',
+      code: 'import signal\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)',
+      tests: ['while True: pass', 'assert True'],
+      expect: [['Timeout'], [null]],
+    },
+    {
       name: 'fails with an exception whose message never ends',
       code: 'class Endless(Exception):\n    def __str__(self):\n        while True: pass',
       tests: ['raise Endless()', 'assert True'],

@@ -5,10 +5,14 @@
 # exec of the solution and its tests, so globals a test changes are seen by the tests after it).
 # Before each test the child's trusted code, bound to locals before any judged code runs, sets the
 # soft RLIMIT_CPU to the CPU used so far plus the per-test budget (the hard limit is fixed at start
-# to the whole batch's budget plus one second), and announces the test; the worker resets its
-# wall-clock deadline whenever a test starts or reports. Each verdict comes back as soon as the test
-# ends, on a pipe made for that child only, tagged with a per-child nonce and the test's index;
-# stdout, the exit status and the worker's own descriptors carry no verdicts.
+# to the whole batch's budget) and announces the test. The worker resets its wall-clock deadline
+# whenever a test starts or reports, and kills a child that ignores SIGXCPU once it is a second past
+# its test's budget (it looks at the child's CPU time every second). Each verdict comes back as
+# soon as the test ends, on a pipe made for that child only, tagged with a per-child nonce and the
+# test's index; stdout, the exit status and the worker's own descriptors carry no verdicts. Copies
+# of the child that judged code forks exit when they reach trusted code, unheard.
+#
+# Challenge tests run after the tests, in the same batch.
 #
 # When the child dies or is killed mid-batch (CPU limit, wall cap, exit, abort, segfault, a signal,
 # closed descriptors...), the test that was running gets the verdict that its death means (Timeout,
@@ -470,6 +474,20 @@ def make_workdir():
     return path
 
 
+CPU_CHECK_SECONDS = 1.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_time(pid):
+    """CPU seconds the process has used so far (its own, like RLIMIT_CPU), 0 when unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def run_batch(program, setup, tests, start, job_id):
     """Forks one child for tests start.. and watches it: result pipe, output pipe, exit, wall cap
     (restarted whenever a test starts or reports), cancel. Returns the Batch once the child and
@@ -492,16 +510,24 @@ def run_batch(program, setup, tests, start, job_id):
     os.close(output_w)
     pidfd = os.pidfd_open(pid)
     wall = LIMITS["wallSeconds"]
-    deadline = time.monotonic() + wall
+    started = time.monotonic()
+    deadline = started + wall
+    next_cpu_check = started + CPU_CHECK_SECONDS
     open_fds = {result_r, output_r}
     exited = False
     try:
         while not exited:
-            remaining = deadline - time.monotonic()
+            now = time.monotonic()
+            remaining = deadline - now
             if remaining <= 0:
                 batch.wall_exceeded = True
                 break
-            ready, _, _ = select.select(list(open_fds) + [pidfd, 0] if not STDIN.closed else list(open_fds) + [pidfd], [], [], remaining)
+            if now >= next_cpu_check:
+                next_cpu_check = now + CPU_CHECK_SECONDS
+                if cpu_time(pid) > batch.cpu_budget + 1:
+                    break  # it ignores SIGXCPU: kill it where a per-test hard limit would have
+            ready, _, _ = select.select(list(open_fds) + [pidfd, 0] if not STDIN.closed else list(open_fds) + [pidfd], [], [],
+                                        min(remaining, CPU_CHECK_SECONDS))
             for fd in ready:
                 if fd == 0:
                     STDIN.fill()
