@@ -6,7 +6,6 @@ import { loadModelDir } from './model-dir.js';
 import { resolveModel } from './model-resolution.js';
 import { OnnxInferenceSession } from './onnx-session.js';
 import { placementName } from './ort-session-factory.js';
-import { PromptTokenizer } from './prompt-tokenizer.js';
 
 export interface OnnxBackendOptions {
   /** [--model] a model directory, or a model id in the models cache. */
@@ -45,15 +44,15 @@ export class OnnxBackend implements InferenceBackend {
     const generation = resolveGenerationOptions(options.generation);
     const resolved = await resolveModel(options.model, options.modelsDir);
     const modelDir = await loadModelDir(resolved.dir);
-    const tokenizer = new PromptTokenizer(modelDir);
-    const sessions: OnnxInferenceSession[] = [];
-    try {
-      for (const [index, placement] of placements.entries()) {
-        sessions.push(await OnnxInferenceSession.open(placementName(placement, index), batchSize, modelDir, tokenizer, placement, generation));
-      }
-    } catch (error) {
+    // Each session starts in its own worker thread, so they open side by side.
+    const opened = await Promise.allSettled(
+      placements.map((placement, index) => OnnxInferenceSession.open(placementName(placement, index), batchSize, modelDir, placement, generation)),
+    );
+    const sessions = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed !== undefined) {
       await Promise.all(sessions.map((s) => s.close()));
-      throw error;
+      throw failed.reason;
     }
     const name = options.modelName ?? resolved.name;
     return new OnnxBackend(name, sessions, {

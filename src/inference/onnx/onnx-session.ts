@@ -1,64 +1,70 @@
 import type { Completion } from '../../records.js';
 import type { GenerateRequest, InferenceSession } from '../backend.js';
-import { generateBatch, type GenerationSettings, type SequenceRequest, type SequenceResult } from './batch-generation.js';
+import type { GenerationSettings, SequenceResult } from './batch-generation.js';
 import type { DevicePlacement } from './device-spec.js';
 import { recordSeed, type GenerationOptions } from './generation-options.js';
 import { MicroBatcher } from './micro-batcher.js';
 import type { ModelDir } from './model-dir.js';
-import { openDecoderGraph, type DecoderGraph } from './ort-session-factory.js';
-import type { PromptTokenizer } from './prompt-tokenizer.js';
+import { SessionThread } from './session-thread.js';
 
 /** Thrown at requests that were still queued when the session closed. */
 export class SessionClosedError extends Error {
   override readonly name = 'SessionClosedError';
 }
 
+interface QueuedPrompt {
+  prompt: string;
+  seed: number;
+  signal: AbortSignal;
+}
+
 /**
- * One decoder graph on one device. Requests that arrive together are run as one batch of up to `concurrency`
- * (the batch size), so `loadBalance` sending `concurrency` records at a time fills the batch.
+ * One decoder graph on one device, run in its own worker thread (session-worker.ts): onnxruntime-node runs a
+ * graph synchronously on the calling thread, so this is what lets N sessions (one per GPU, or N on the CPU) run
+ * at the same time and keeps the main event loop free. Requests that arrive together are run as one batch of up
+ * to `concurrency` (the batch size), so `loadBalance` sending `concurrency` records at a time fills the batch.
+ * The worker tokenizes too: it needs the tokenizer to decode each step (stop sequences) anyway, and encoding a
+ * prompt (~1 ms for an MBPP prompt) would otherwise run on the main thread for every session.
  */
 export class OnnxInferenceSession implements InferenceSession {
-  private readonly batcher: MicroBatcher<SequenceRequest, SequenceResult>;
+  private readonly batcher: MicroBatcher<QueuedPrompt, SequenceResult>;
   private closed = false;
 
   private constructor(
     readonly id: string,
     readonly concurrency: number,
-    private readonly model: ModelDir,
-    private readonly tokenizer: PromptTokenizer,
-    private readonly placement: DevicePlacement,
     private readonly options: GenerationOptions,
-    private graph: DecoderGraph,
+    private readonly thread: SessionThread,
   ) {
-    const settings: GenerationSettings = {
-      ...options,
-      eosTokenIds: model.config.eosTokenIds,
-      padTokenId: model.config.padTokenId ?? model.config.eosTokenIds[0] ?? 0,
-      useCache: true,
-    };
-    this.batcher = new MicroBatcher(concurrency, async (requests, settle) => {
-      await generateBatch(this.graph.session, this.graph.signature, (ids) => tokenizer.decode(ids), requests, settings, settle);
-    });
+    this.batcher = new MicroBatcher(concurrency, (requests, settle) => this.thread.generate(requests, settle));
   }
 
   static async open(
     id: string,
     batchSize: number,
     model: ModelDir,
-    tokenizer: PromptTokenizer,
     placement: DevicePlacement,
     options: GenerationOptions,
   ): Promise<OnnxInferenceSession> {
-    const graph = await openDecoderGraph(model, placement);
-    return new OnnxInferenceSession(id, batchSize, model, tokenizer, placement, options, graph);
+    const settings: GenerationSettings = {
+      temperature: options.temperature,
+      topK: options.topK,
+      topP: options.topP,
+      maxNewTokens: options.maxNewTokens,
+      stopSequences: options.stopSequences,
+      eosTokenIds: model.config.eosTokenIds,
+      padTokenId: model.config.padTokenId ?? model.config.eosTokenIds[0] ?? 0,
+      useCache: true,
+    };
+    const thread = await SessionThread.open({ model, placement, settings });
+    return new OnnxInferenceSession(id, batchSize, options, thread);
   }
 
   async generate({ item, signal }: GenerateRequest): Promise<Completion> {
     signal.throwIfAborted();
     if (this.closed) throw new SessionClosedError(`session ${this.id} is closed`);
-    const promptIds = this.tokenizer.encode(item.prompt);
     const seed = recordSeed(this.options.seed, item.record.task_id, item.sampleIndex);
-    const result = await this.batcher.submit({ promptIds, seed, signal });
+    const result = await this.batcher.submit({ prompt: item.prompt, seed, signal });
     return {
       text: result.text,
       promptTokens: result.promptTokens,
@@ -75,16 +81,15 @@ export class OnnxInferenceSession implements InferenceSession {
   recycle(): Promise<void> {
     return this.batcher.between(async () => {
       if (this.closed) return;
-      await this.graph.session.release();
-      this.graph = await openDecoderGraph(this.model, this.placement);
+      await this.thread.recycle();
     });
   }
 
-  /** Rejects queued requests, lets the running batch finish, then releases the graph. */
+  /** Rejects queued requests, lets the running batch finish, then releases the graph and ends the worker. */
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     this.batcher.rejectQueued(new SessionClosedError(`session ${this.id} closed`));
-    return this.batcher.between(() => this.graph.session.release());
+    return this.batcher.between(() => this.thread.close());
   }
 }
