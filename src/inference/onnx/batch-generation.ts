@@ -34,13 +34,18 @@ export interface SequenceResult {
 
 export type SequenceOutcome = { ok: true; result: SequenceResult } | { ok: false; error: unknown };
 
-/** One sequence in flight: its full (left-padded) token row, mask and positions grow by one each step. */
+/**
+ * One sequence in flight. Its row of the batch is `pad` pad tokens then its prompt and generated tokens; every
+ * row has the same width, which grows by one each step. Only what a step needs is kept per row (its pad length,
+ * last token and next position): the attention mask and, without the cache, the token and position rows are
+ * rebuilt from these with typed-array fills, not grown and converted element by element.
+ */
 interface Row {
   index: number;
   request: SequenceRequest;
+  pad: number;
+  /** Prompt and generated ids (no padding). */
   tokens: number[];
-  mask: number[];
-  positions: number[];
   generated: number[];
   random: SeededRandom;
 }
@@ -49,15 +54,12 @@ function abortError(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 }
 
-function leftPadded(request: SequenceRequest, index: number, width: number, padId: number): Row {
-  const pad = width - request.promptIds.length;
-  const mask = [...new Array<number>(pad).fill(0), ...new Array<number>(request.promptIds.length).fill(1)];
+function leftPadded(request: SequenceRequest, index: number, width: number): Row {
   return {
     index,
     request,
-    tokens: [...new Array<number>(pad).fill(padId), ...request.promptIds],
-    mask,
-    positions: mask.map((_, i) => Math.max(0, i - pad)),
+    pad: width - request.promptIds.length,
+    tokens: [...request.promptIds],
     generated: [],
     random: new SeededRandom(request.seed),
   };
@@ -81,13 +83,36 @@ function finishOf(row: Row, settings: GenerationSettings, decode: (ids: number[]
   return null;
 }
 
-/** Rows concatenated into one int64 tensor body; plain loops, as this runs every step for every row. */
-function flat(rows: Row[], pick: (row: Row) => number[]): BigInt64Array {
-  const parts = rows.map(pick);
-  const out = new BigInt64Array(parts.reduce((n, part) => n + part.length, 0));
-  let k = 0;
-  for (const part of parts) for (const value of part) out[k++] = BigInt(value);
-  return out;
+/** [batch, width] attention mask: each row's pad positions 0, the rest 1. */
+function attentionMask(rows: readonly Row[], width: number): BigInt64Array {
+  const mask = new BigInt64Array(rows.length * width).fill(1n);
+  rows.forEach((row, r) => mask.fill(0n, r * width, r * width + row.pad));
+  return mask;
+}
+
+/** [batch, width] left-padded ids and positions of whole rows: the prefill, and every step without the cache. */
+function wholeRows(rows: readonly Row[], width: number, padId: number): { ids: BigInt64Array; positions: BigInt64Array } {
+  const ids = new BigInt64Array(rows.length * width).fill(BigInt(padId));
+  const positions = new BigInt64Array(rows.length * width);
+  rows.forEach((row, r) => {
+    const base = r * width + row.pad;
+    row.tokens.forEach((token, i) => {
+      ids[base + i] = BigInt(token);
+      positions[base + i] = BigInt(i);
+    });
+  });
+  return { ids, positions };
+}
+
+/** [batch, 1] last ids and their positions: an incremental step. */
+function lastTokens(rows: readonly Row[]): { ids: BigInt64Array; positions: BigInt64Array } {
+  const ids = new BigInt64Array(rows.length);
+  const positions = new BigInt64Array(rows.length);
+  rows.forEach((row, r) => {
+    ids[r] = BigInt(row.tokens[row.tokens.length - 1] ?? 0);
+    positions[r] = BigInt(row.tokens.length - 1);
+  });
+  return { ids, positions };
 }
 
 /**
@@ -109,8 +134,8 @@ export async function generateBatch(
     outcomes[row.index] = outcome;
     onSettled(row.index, outcome);
   };
-  const width = Math.max(1, ...requests.map((r) => r.promptIds.length));
-  let active = requests.map((request, index) => leftPadded(request, index, width, settings.padTokenId));
+  let width = Math.max(1, ...requests.map((r) => r.promptIds.length));
+  let active = requests.map((request, index) => leftPadded(request, index, width));
   let cache: KvCache | null = null;
   const keepRows = (keep: (row: Row) => boolean): void => {
     const kept = active.flatMap((row, i) => (keep(row) ? [i] : []));
@@ -129,14 +154,14 @@ export async function generateBatch(
     keepRows((row) => !row.request.signal?.aborted);
     if (active.length === 0) break;
     const incremental = settings.useCache && cache !== null;
-    const newTokens = (row: Row, all: number[]): number[] => (incremental ? all.slice(-1) : all);
+    const fed = incremental ? lastTokens(active) : wholeRows(active, width, settings.padTokenId);
     let step;
     try {
       step = await runDecoderStep(runner, signature, {
         batch: active.length,
-        inputIds: flat(active, (row) => newTokens(row, row.tokens)),
-        attentionMask: flat(active, (row) => row.mask),
-        positionIds: flat(active, (row) => newTokens(row, row.positions)),
+        inputIds: fed.ids,
+        attentionMask: attentionMask(active, width),
+        positionIds: fed.positions,
         past: incremental ? cache : null,
       });
     } catch (error) {
@@ -150,14 +175,13 @@ export async function generateBatch(
       const token = chooseToken(step.lastLogits[i] as Float32Array, settings, row.random);
       row.generated.push(token);
       row.tokens.push(token);
-      row.positions.push((row.positions[row.positions.length - 1] ?? -1) + 1);
-      row.mask.push(1);
       const result = finishOf(row, settings, decode);
       if (result !== null) {
         settle(row, { ok: true, result });
         finished.add(row);
       }
     });
+    width++;
     keepRows((row) => !finished.has(row));
   }
   return outcomes;

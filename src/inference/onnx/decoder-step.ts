@@ -53,7 +53,7 @@ export async function runDecoderStep(runner: GraphRunner, signature: GraphSignat
     const start = (row * newTokens + newTokens - 1) * vocab;
     return signature.logitsType === 'float16'
       ? halfArrayToFloat32(logits.data as Uint16Array, start, start + vocab)
-      : (logits.data as Float32Array).slice(start, start + vocab);
+      : (logits.data as Float32Array).subarray(start, start + vocab); // a view: the output buffer is this step's own
   });
   const pick = (name: string): ort.Tensor => {
     const tensor = outputs[name];
