@@ -60,6 +60,11 @@ export class OnnxInferenceSession implements InferenceSession {
     return new OnnxInferenceSession(id, batchSize, options, thread);
   }
 
+  /** The id of the worker thread that runs this session's graph. */
+  get threadId(): number {
+    return this.thread.threadId;
+  }
+
   async generate({ item, signal }: GenerateRequest): Promise<Completion> {
     signal.throwIfAborted();
     if (this.closed) throw new SessionClosedError(`session ${this.id} is closed`);

@@ -52,6 +52,13 @@ export class SessionThread {
       this.exited = true;
       this.fail(new Error(`onnx session worker exited (code ${code})`));
     });
+    // After the listeners: adding a 'message' listener refs the worker again.
+    worker.unref();
+  }
+
+  /** The worker's thread id (0 once it has exited). */
+  get threadId(): number {
+    return this.worker.threadId;
   }
 
   /** Starts the worker and waits until its graph and tokenizer are open; their errors are rethrown here as-is. */
@@ -62,7 +69,6 @@ export class SessionThread {
         if (message.kind !== 'ready' && message.kind !== 'failed') return;
         cleanup();
         if (message.kind === 'ready') {
-          worker.unref();
           resolve(new SessionThread(worker));
         } else {
           reject(rebuildError(message.error));
