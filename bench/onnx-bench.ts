@@ -1,8 +1,12 @@
 /**
- * Inference benchmark on the tiny model: `npx tsx bench/onnx-bench.ts`. Measures, in one run:
- * tokens/s with the KV cache vs without at 128 new tokens, batch 8 vs batch 1, 2 CPU sessions vs 1, and RSS
- * over a 974-record run. Prompts come from $MBPP_STREAM_DATASET when set, else synthetic ones.
- * The numbers depend on how busy the machine's cores are; run it alone.
+ * Inference benchmark on the tiny model: `npx tsx bench/onnx-bench.ts`. Measures, in one run: tokens/s with the
+ * KV cache vs without at 128 new tokens, batch 8 vs batch 1, 2 CPU sessions vs 1, and RSS over a 974-record run.
+ * Prompts come from $MBPP_STREAM_DATASET when set, else synthetic ones.
+ *
+ * Each comparison runs its two workloads as interleaved repetitions (A B, B A, A B, ...: the order alternates so
+ * a drift in machine load hits both sides alike), each repetition a workload of about a second, and reports the
+ * median of the per-pair ratios with their min-max: one busy moment on a shared machine moves one pair, not the
+ * result. $ONNX_BENCH_REPS sets the pairs per comparison (default 7).
  */
 import { readFile } from 'node:fs/promises';
 import type { Prompted } from '../src/records.js';
@@ -46,43 +50,92 @@ const run = (ids: number[][], settings: GenerationSettings) =>
 await run([prompts[0]!], fixed(true, 8)); // warm-up
 
 const rows: string[][] = [];
-const rate = (tokens: number, seconds: number): number => tokens / seconds;
+const reps = Number(process.env['ONNX_BENCH_REPS'] ?? 7);
+if (!Number.isInteger(reps) || reps < 1) throw new Error(`ONNX_BENCH_REPS must be a positive integer, got ${process.env['ONNX_BENCH_REPS']}`);
 
-const cached = await timed(() => run([prompts[0]!], fixed(true)));
-const uncached = await timed(() => run([prompts[0]!], fixed(false)));
-const cacheRate = rate(128, cached.seconds);
-const noCacheRate = rate(128, uncached.seconds);
-rows.push(['KV cache vs none, 128 new tokens, batch 1', `${cacheRate.toFixed(0)} vs ${noCacheRate.toFixed(0)} tok/s`, `${(cacheRate / noCacheRate).toFixed(2)}x`, '>= 3x']);
+/** A measured workload: runs once and returns how many tokens it generated. */
+type Workload = () => Promise<number>;
 
-const batch8 = await timed(() => run(prompts, fixed(true)));
-const singles = await timed(async () => {
-  for (const p of prompts) await run([p], fixed(true));
-});
-const batchRate = rate(8 * 128, batch8.seconds);
-const singleRate = rate(8 * 128, singles.seconds);
-rows.push(['batch 8 vs batch 1, 128 new tokens', `${batchRate.toFixed(0)} vs ${singleRate.toFixed(0)} tok/s`, `${(batchRate / singleRate).toFixed(2)}x`, '>= 3x']);
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+/**
+ * Tokens/s of `a` and `b` over `reps` interleaved pairs (ABBA order), and the ratio a/b of each pair. Returns
+ * the median rates, the median pair ratio and the pair ratios' min and max.
+ */
+async function compare(a: Workload, b: Workload): Promise<{ a: number; b: number; ratio: number; min: number; max: number }> {
+  const rate = async (work: Workload): Promise<number> => {
+    const start = performance.now();
+    const tokens = await work();
+    return tokens / ((performance.now() - start) / 1000);
+  };
+  const aRates: number[] = [];
+  const bRates: number[] = [];
+  for (let pair = 0; pair < reps; pair++) {
+    if (pair % 2 === 0) {
+      aRates.push(await rate(a));
+      bRates.push(await rate(b));
+    } else {
+      bRates.push(await rate(b));
+      aRates.push(await rate(a));
+    }
+  }
+  const ratios = aRates.map((r, i) => r / (bRates[i] as number));
+  return { a: median(aRates), b: median(bRates), ratio: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
+}
+
+function row(measure: string, result: Awaited<ReturnType<typeof compare>>, target: string): string[] {
+  return [
+    `${measure}, ${reps} pairs`,
+    `${result.a.toFixed(0)} vs ${result.b.toFixed(0)} tok/s`,
+    `${result.ratio.toFixed(2)}x`,
+    `${result.min.toFixed(2)}–${result.max.toFixed(2)}x`,
+    target,
+  ];
+}
+
+/** Each prompt alone (batch 1), one after another: the tokens generated. */
+const oneByOne = (ids: number[][], settings: GenerationSettings): Workload => async () => {
+  for (const p of ids) await run([p], settings);
+  return ids.length * settings.maxNewTokens;
+};
+
+const cache = await compare(oneByOne(prompts, fixed(true)), oneByOne(prompts.slice(0, 2), fixed(false)));
+rows.push(row('KV cache vs none, 128 new tokens, batch 1', cache, '>= 3x'));
+
+const batches = await compare(async () => {
+  for (let i = 0; i < 4; i++) await run(prompts, fixed(true));
+  return 4 * 8 * 128;
+}, oneByOne([...prompts, ...prompts], fixed(true)));
+rows.push(row('batch 8 vs batch 1, 128 new tokens', batches, '>= 3x'));
 await graph.session.release();
 
-/** Tokens/s of a backend with `sessions` CPU sessions (batch 1 each), records spread over them. */
-async function poolRate(sessions: number, records: number): Promise<number> {
+/** Generates `records` records (batch 1 per session, 64 new tokens) spread over the backend's sessions. */
+async function poolWorkload(sessions: number, records: number): Promise<{ workload: Workload; close: () => Promise<void> }> {
   const backend = await OnnxBackend.open({ model: tinyModelDir(), sessions, batchSize: 1, generation: { maxNewTokens: 64 } });
   const texts = await promptTexts(records);
   const signal = new AbortController().signal;
   const pool = backend.sessions;
-  await pool[0]!.generate({ item: item(0, texts[0]!), signal });
-  const { value, seconds } = await timed(() =>
-    Promise.all(pool.map(async (session, s) => {
-      let tokens = 0;
-      for (let i = s; i < records; i += pool.length) tokens += (await session.generate({ item: item(i, texts[i]!), signal })).completionTokens ?? 0;
-      return tokens;
-    })),
-  );
-  await backend.close();
-  return rate(value.reduce((a, b) => a + b, 0), seconds);
+  await Promise.all(pool.map((session) => session.generate({ item: item(0, texts[0]!), signal }))); // warm-up
+  const workload: Workload = async () => {
+    const counts = await Promise.all(
+      pool.map(async (session, s) => {
+        let tokens = 0;
+        for (let i = s; i < records; i += pool.length) tokens += (await session.generate({ item: item(i, texts[i]!), signal })).completionTokens ?? 0;
+        return tokens;
+      }),
+    );
+    return counts.reduce((x, y) => x + y, 0);
+  };
+  return { workload, close: () => backend.close() };
 }
-const oneSession = await poolRate(1, 16);
-const twoSessions = await poolRate(2, 16);
-rows.push(['2 CPU sessions vs 1 (batch 1, 16 records)', `${twoSessions.toFixed(0)} vs ${oneSession.toFixed(0)} tok/s`, `${(twoSessions / oneSession).toFixed(2)}x`, '>= 1.6x']);
+const one = await poolWorkload(1, 24);
+const two = await poolWorkload(2, 24);
+rows.push(row('2 CPU sessions vs 1 (batch 1, 24 records)', await compare(two.workload, one.workload), '>= 1.6x'));
+await Promise.all([one.close(), two.close()]);
 
 const rssBackend = await OnnxBackend.open({ model: tinyModelDir(), batchSize: 8, generation: { maxNewTokens: 32 } });
 const texts = await promptTexts(974);
@@ -103,8 +156,9 @@ rows.push([
   `RSS over 974 records (batch 8, 32 new tokens, cleanup every 192), ${rssRun.seconds.toFixed(1)} s`,
   `${rss.map((r) => r.toFixed(0)).join(' ')} MiB`,
   `first ${rss[0]?.toFixed(0)} -> last ${rss[rss.length - 1]?.toFixed(0)} MiB`,
+  `${Math.min(...rss).toFixed(0)}–${Math.max(...rss).toFixed(0)} MiB`,
   'flat',
 ]);
 
-console.log('| measure | value | ratio | target |\n|---|---|---|---|');
+console.log('| measure | value | ratio (median) | range | target |\n|---|---|---|---|---|');
 for (const row of rows) console.log(`| ${row.join(' | ')} |`);
