@@ -9,7 +9,7 @@ import type { Prompted } from '../src/records.js';
 import { parseDevices } from '../src/inference/onnx/device-spec.js';
 import { resolveGenerationOptions } from '../src/inference/onnx/generation-options.js';
 import { OnnxBackend } from '../src/inference/onnx/onnx-backend.js';
-import { cudaProviderInstalled } from '../src/inference/onnx/ort-session-factory.js';
+import { cudaProviderInstalled, sessionOptions } from '../src/inference/onnx/ort-session-factory.js';
 import { tinyModelDir } from '../src/inference/onnx/tiny-model.js';
 
 function prompted(taskId: number, prompt: string): Prompted {
@@ -120,5 +120,19 @@ describe('bad models and flags give one-line InputErrors naming the culprit', ()
     assert.throws(() => resolveGenerationOptions({ topP: 0 }), /--top-p/);
     assert.throws(() => resolveGenerationOptions({ maxNewTokens: 0 }), /--max-new-tokens/);
     assert.equal(resolveGenerationOptions({}).maxNewTokens, 200);
+  });
+
+  it('session options: CPU threads as placed, one inter-op thread, pool threads that sleep instead of spinning', () => {
+    const noSpin = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
+    const cpu = sessionOptions({ kind: 'cpu', threads: 3 });
+    assert.equal(cpu.intraOpNumThreads, 3);
+    assert.equal(cpu.interOpNumThreads, 1);
+    assert.equal(cpu.executionMode, 'sequential');
+    assert.equal(cpu.graphOptimizationLevel, 'all');
+    assert.deepEqual(cpu.extra, noSpin);
+    const cuda = sessionOptions({ kind: 'cuda', deviceId: 2 });
+    assert.deepEqual(cuda.executionProviders, [{ name: 'cuda', deviceId: 2 }]);
+    assert.equal(cuda.intraOpNumThreads, undefined);
+    assert.deepEqual(cuda.extra, noSpin);
   });
 });
