@@ -11,6 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Prompted } from '../src/records.js';
 import { generateBatch, type GenerationSettings } from '../src/inference/onnx/batch-generation.js';
+import { parseDevices } from '../src/inference/onnx/device-spec.js';
 import { loadModelDir } from '../src/inference/onnx/model-dir.js';
 import { OnnxBackend } from '../src/inference/onnx/onnx-backend.js';
 import { openDecoderGraph } from '../src/inference/onnx/ort-session-factory.js';
@@ -134,7 +135,11 @@ async function poolWorkload(sessions: number, records: number): Promise<{ worklo
 }
 const one = await poolWorkload(1, 24);
 const two = await poolWorkload(2, 24);
-rows.push(row('2 CPU sessions vs 1 (batch 1, 24 records)', await compare(two.workload, one.workload), '>= 1.6x'));
+const threads = (sessions: number): number => {
+  const placement = parseDevices('cpu', sessions)[0];
+  return placement?.kind === 'cpu' ? placement.threads : 0;
+};
+rows.push(row(`2 CPU sessions (${threads(2)} thread each) vs 1 (${threads(1)} threads), batch 1, 24 records`, await compare(two.workload, one.workload), '>= 1.6x'));
 await Promise.all([one.close(), two.close()]);
 
 const rssBackend = await OnnxBackend.open({ model: tinyModelDir(), batchSize: 8, generation: { maxNewTokens: 32 } });
