@@ -152,6 +152,14 @@ describe('mbpp-stream build, end to end', () => {
     ]);
   });
 
+  it('retry-failed with no such run says so and writes nothing', async () => {
+    const out = join(dir, 'no-run');
+    const run = await runCli(['retry-failed', '--backend', 'reference', '--dataset', SAMPLE, '--output-dir', out]);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /retry-failed: no run with these settings/);
+    await assert.rejects(readdir(out), { code: 'ENOENT' });
+  });
+
   it('the full MBPP file with the reference backend: 974 rows, 974 task_ids, at least 99% correct', { skip: !FULL && 'set MBPP_STREAM_DATASET' }, async () => {
     const out = join(dir, 'full');
     const run = await runCli(['build', '--backend', 'reference', '--dataset', FULL!, '--output-dir', out]);

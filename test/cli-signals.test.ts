@@ -81,6 +81,27 @@ describe('Ctrl+C and SIGTERM during a build', () => {
     });
   }
 
+  it('a second build on the same output dir is refused while the first runs; a lock left by a killed run is taken over', async () => {
+    const out = join(dir, 'locked');
+    // Slower programs than the other tests': the first run must still be busy when the second one starts.
+    const slower = join(dir, 'slower.jsonl');
+    await writeFile(slower, (await readFile(generations, 'utf8')).replaceAll('time.sleep(0.4)', 'time.sleep(2)'));
+    const lockArgs = ['evaluate', '--generations', slower, '--dataset', SAMPLE, '--output-dir', out, '--json', '--workers', '2'];
+    const first = startCli(lockArgs);
+    const firstResult = collect(first);
+    await recordsReported(first, 1);
+    const second = await runCli(lockArgs);
+    assert.equal(second.code, 2, second.stderr);
+    assert.match(second.stderr, new RegExp(`in use by another mbpp-stream run \\(pid ${first.pid}\\)`));
+    first.kill('SIGKILL');
+    await firstResult;
+    // The killed run's lock is still there, naming a pid that is gone: the next run takes over and finishes.
+    const resumed = await runCli(args(out).map((arg) => (arg === generations ? slower : arg)));
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, /took over the lock of an earlier run that is gone/);
+    assert.ok(!(await readdir(join(out, 'mbpp_datasets'))).includes('.mbpp-stream.lock'), 'the lock is released at the end');
+  });
+
   it('a second Ctrl+C exits at once, and the run still resumes to a complete, duplicate-free dataset', async () => {
     const out = join(dir, 'twice');
     const child = startCli(args(out));

@@ -6,7 +6,9 @@ import { locateDataset } from '../io/dataset-location.js';
 import { writeDataset } from '../io/dataset-writer.js';
 import { loadMbpp, selectRecords } from '../io/mbpp-source.js';
 import { OutputLayout } from '../io/output-layout.js';
-import { openRun, type RunStore } from '../io/run-store/run-store.js';
+import { OutputLock } from '../io/output-lock.js';
+import { runIdOf } from '../io/run-store/run-identity.js';
+import { openRun, runExists, type RunStore } from '../io/run-store/run-store.js';
 import { assertPreflight, renderPreflightTable } from '../monitor/preflight.js';
 import { createProgressDisplay, progressModeFor } from '../monitor/progress-display.js';
 import { ResourceMonitor } from '../monitor/resource-monitor.js';
@@ -82,13 +84,16 @@ export async function runBuild(args: BuildArgs, mode: BuildMode): Promise<number
   let store: RunStore | undefined;
   let logger: RunLogger | undefined;
   let monitor: ResourceMonitor | undefined;
+  let lock: OutputLock | undefined;
   try {
     const identity = runIdentityOf(args, location.sha256, template.text, backend);
     const total = selected.length * args.samples;
-    store = await openRun({ layout, identity, fresh: args.fresh, runId: args.runId, total });
-    if (mode === 'retry-failed' && !store.opening.resumed) {
+    if (mode === 'retry-failed' && !(await runExists(layout, args.runId ?? runIdOf(identity)))) {
       throw new InputError(`retry-failed: no run with these settings in ${layout.datasetsDir}; run build first (same flags)`);
     }
+    lock = await OutputLock.acquire(layout.datasetsDir);
+    if (lock.tookOverFrom !== undefined) notices.push(`took over the lock of an earlier run that is gone (pid ${lock.tookOverFrom})`);
+    store = await openRun({ layout, identity, fresh: args.fresh, runId: args.runId, total });
     // --quiet shows only the summary; the log file still gets everything.
     logger = new RunLogger({
       file: layout.logFile,
@@ -247,6 +252,7 @@ export async function runBuild(args: BuildArgs, mode: BuildMode): Promise<number
     return 0;
   } finally {
     await Promise.allSettled([store?.close(), backend.close(), executor.close(), monitor?.stop()]);
+    await lock?.release();
     logger?.close();
   }
 }

@@ -190,6 +190,14 @@ interface RunPaths {
   checkpointsDir: string;
 }
 
+/** Whether the output dir holds a run of this id (its manifest), without creating anything. */
+export async function runExists(layout: OpenRunOptions['layout'], runId: string): Promise<boolean> {
+  return stat(runPaths(layout, runId).manifest).then(
+    () => true,
+    () => false,
+  );
+}
+
 function runsDirOf(layout: OpenRunOptions['layout']): string {
   return join(layout.datasetsDir, 'runs');
 }
