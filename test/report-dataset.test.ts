@@ -99,6 +99,12 @@ describe('dataset report', () => {
     assert.deepEqual(histogramBins([], 4), []);
     assert.deepEqual(histogramBins([2, 2], 4), [{ from: 2, to: 2, count: 2 }]);
     assert.deepEqual(histogramBins([0, 1, 2, 3, 4], 2).map((b) => b.count), [2, 3]);
+    // One slow outlier among 200 quick records: the quick ones spread over the regular bins, the outlier gets its own.
+    const quick = Array.from({ length: 200 }, (_, i) => 0.1 + (i % 10) * 0.01);
+    const bins = histogramBins([...quick, 7.5], 4);
+    assert.equal(bins.length, 4);
+    assert.deepEqual(bins.map((b) => b.count), [60, 60, 80, 1]);
+    assert.equal(bins[3]!.to, 7.5);
   });
 
   it('prints the text report of a Parquet dataset', async () => {

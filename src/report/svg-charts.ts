@@ -44,12 +44,23 @@ export function barChartSvg(bars: readonly Bar[], title: string): string {
 /** Equal-width bins from the smallest to the largest value; one bin when all values are equal. */
 export function histogramBins(values: readonly number[], binCount: number): HistogramBin[] {
   if (values.length === 0) return [];
-  const min = values.reduce((a, b) => Math.min(a, b));
-  const max = values.reduce((a, b) => Math.max(a, b));
+  const sorted = [...values].sort((a, b) => a - b);
+  const min = sorted[0]!;
+  const max = sorted[sorted.length - 1]!;
   if (max === min) return [{ from: min, to: max, count: values.length }];
-  const width = (max - min) / binCount;
-  const bins = Array.from({ length: binCount }, (_, i) => ({ from: min + i * width, to: min + (i + 1) * width, count: 0 }));
-  for (const value of values) bins[Math.min(binCount - 1, Math.floor((value - min) / width))]!.count++;
+  // One slow outlier (a record that takes seconds among ones that take milliseconds) would squeeze every other
+  // record into the first bin: bin up to the 99th percentile and gather the rest in a last, wider bin.
+  const p99 = sorted[Math.floor(0.99 * (sorted.length - 1))]!;
+  const tail = p99 > min && max - p99 > p99 - min;
+  const regular = tail ? binCount - 1 : binCount;
+  const upper = tail ? p99 : max;
+  const width = (upper - min) / regular;
+  const bins = Array.from({ length: regular }, (_, i) => ({ from: min + i * width, to: min + (i + 1) * width, count: 0 }));
+  if (tail) bins.push({ from: upper, to: max, count: 0 });
+  for (const value of sorted) {
+    const index = tail && value > upper ? regular : Math.min(regular - 1, Math.floor((value - min) / width));
+    bins[index]!.count++;
+  }
   return bins;
 }
 
