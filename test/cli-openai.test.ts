@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -45,5 +46,28 @@ describe('mbpp-stream build --backend openai against two vLLM-like servers', () 
       assert.ok(!(await readFile(file, 'utf8')).includes(SECRET), `${file} must not contain the API key`);
     }
     assert.ok(!run.stderr.includes(SECRET));
+  });
+
+  it('when every endpoint is down the run stops with a one-line reason, exit 1, and the same command can resume later', async () => {
+    // A port that refuses connections: bind one, note it, close it.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port: free } = probe.address() as { port: number };
+        probe.close(() => resolve(free));
+      });
+    });
+    const config = join(dir, 'fast-retries.json');
+    await writeFile(config, JSON.stringify({ retry_backoff: 0.05 }));
+    const out = join(dir, 'down');
+    const run = await runCli(
+      ['build', '--backend', 'openai', '--model', 'google/gemma-2-2b', '--dataset', SAMPLE, '--end', '2', '--output-dir', out,
+        '--endpoint', `http://127.0.0.1:${port}/v1`, '--config', config],
+      { env: { OPENAI_API_KEY: SECRET } },
+    );
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /stopped by an error: NoHealthySessionError: no healthy inference session left/);
+    assert.match(run.stderr, /Resume with the same command/);
+    assert.doesNotMatch(run.stderr, /unexpected failure/);
+    assert.ok((await readdir(join(out, 'mbpp_datasets', 'runs'))).length === 1, 'the run is kept for a resume');
   });
 });

@@ -20,6 +20,7 @@ import { loadPromptTemplate, thesisTemplate } from '../prompt/prompt-template.js
 import { recordKey, type GenerationResult } from '../records.js';
 import { createExecutor } from '../sandbox/sandbox-executor.js';
 import { buildPipeline, promptedItems } from '../streams/build-pipeline.js';
+import { describeError } from '../streams/result-rows.js';
 import { runMetadata } from '../streams/run-metadata.js';
 import { openBackend } from './backend-factory.js';
 import type { BuildArgs } from './build-options.js';
@@ -159,6 +160,8 @@ export async function runBuild(args: BuildArgs, mode: BuildMode): Promise<number
     }).install();
 
     const started = performance.now();
+    /** What ended the run early: a signal, or an error no retry could fix (every session out of rotation, a full disk…). */
+    let fatal: unknown;
     try {
       await new Promise<void>((resolve, reject) => {
         subscription = from(items)
@@ -206,21 +209,26 @@ export async function runBuild(args: BuildArgs, mode: BuildMode): Promise<number
           .subscribe({ complete: resolve, error: reject });
         subscription.add(resolve);
       });
+    } catch (error) {
+      fatal = error;
     } finally {
       stop.uninstall();
     }
 
     const elapsed = (performance.now() - started) / 1000;
-    if (stop.stopping) {
+    if (stop.stopping || fatal !== undefined) {
       const done = runStore.counts().done;
+      const why = fatal === undefined ? `stopped by ${stop.receivedSignal}` : `stopped by an error: ${describeError(fatal)}`;
+      if (fatal !== undefined) runLogger.logger.error({ event: 'fatal', err: fatal }, why);
+      // Every finished record is already in the journal; these make the stop point quick to resume and inspect.
       await runStore.checkpoint(done);
       await autosaver.autosave(done);
       display.finish();
       process.stderr.write(
-        `stopped by ${stop.receivedSignal}: ${done}/${total} done, journal, checkpoint and autosave saved. ` +
+        `${why}: ${done}/${total} done, journal, checkpoint and autosave saved. ` +
           `Resume with the same command: mbpp-stream ${process.argv.slice(2).join(' ')}\n`,
       );
-      return INTERRUPTED_EXIT;
+      return fatal === undefined ? INTERRUPTED_EXIT : 1;
     }
 
     await resources.stop();
