@@ -181,6 +181,19 @@ describe('progress display', () => {
     assert.match(lines[1]!, /9\/10 90\.0% .* 0\.25 rec\/s ETA 4s$/);
   });
 
+  it('on a terminal, shows the newest checkpoint in the spinner instead of printing a line per checkpoint', async () => {
+    const run = captured('spinner', 2);
+    run.display.start();
+    run.display.record(outcome(1, 'passed'));
+    run.display.checkpoint(1);
+    // ora draws on its own frame timer (80 ms), which was armed before this longer timeout and so fires first.
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    run.display.record(outcome(2, 'passed'));
+    run.display.finish();
+    assert.match(run.output(), /1\/2 50\.0% .*\| checkpoint 1/);
+    assert.doesNotMatch(run.output(), /records durable/);
+  });
+
   it('spins on a terminal and ends with the summary', () => {
     const run = captured('spinner', 2);
     run.display.start();
