@@ -10,7 +10,7 @@ import type { ReportArgs } from './report.js';
  */
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
-  const run = (task: () => Promise<number>) => async () => {
+  const run = async (task: () => Promise<number>): Promise<void> => {
     exitCode = await task();
   };
   const parser = yargs(argv)
@@ -20,25 +20,25 @@ export async function main(argv: string[]): Promise<number> {
       'build',
       'Prompt a model for each MBPP problem, run the tests, write the labelled dataset (resumes a stopped run)',
       (y) => withBuildOptions(y),
-      (args) => run(async () => (await import('./build.js')).runBuild(args, 'build'))(),
+      (args) => run(async () => (await import('./build.js')).runBuild(args, 'build')),
     )
     .command<BuildArgs>(
       'evaluate',
       'Label existing generations (no model): --generations FILE',
       (y) => withBuildOptions(y).default('backend', 'replay').demandOption('generations'),
-      (args) => run(async () => (await import('./build.js')).runBuild({ ...args, backend: 'replay' }, 'evaluate'))(),
+      (args) => run(async () => (await import('./build.js')).runBuild({ ...args, backend: 'replay' }, 'evaluate')),
     )
     .command<BuildArgs>(
       'retry-failed',
       'Reprocess the failed records of a run (same selection flags as build)',
       (y) => withBuildOptions(y),
-      (args) => run(async () => (await import('./build.js')).runBuild(args, 'retry-failed'))(),
+      (args) => run(async () => (await import('./build.js')).runBuild(args, 'retry-failed')),
     )
     .command<BuildArgs>(
       'preflight',
       'Check Node, Python, sandbox, machine, disk, GPUs, CUDA, model and dataset for a build with these flags',
       (y) => withBuildOptions(y),
-      (args) => run(async () => (await import('./preflight.js')).runPreflightCommand(args))(),
+      (args) => run(async () => (await import('./preflight.js')).runPreflightCommand(args)),
     )
     .command<ReportArgs>(
       'report <dataset>',
@@ -47,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
         y
           .positional('dataset', { type: 'string', demandOption: true, describe: 'mbpp_dataset_<timestamp>.parquet' })
           .option('html', { type: 'string', describe: 'Also write a self-contained HTML page with charts' }) as unknown as Argv<ReportArgs>,
-      (args) => run(async () => (await import('./report.js')).runReport(args))(),
+      (args) => run(async () => (await import('./report.js')).runReport(args)),
     )
     .command<GenerateArgs>(
       'generate',
@@ -64,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
           .option('top-k', { type: 'number' })
           .option('seed', { type: 'number' })
           .option('stop', { type: 'string', array: true, describe: 'Stop sequence; repeat for several' }) as unknown as Argv<GenerateArgs>,
-      (args) => run(async () => (await import('./generate.js')).runGenerate(args))(),
+      (args) => run(async () => (await import('./generate.js')).runGenerate(args)),
     )
     .strictCommands()
     .strictOptions()
