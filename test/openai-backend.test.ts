@@ -3,31 +3,16 @@ import { afterEach, describe, it } from 'node:test';
 import { InputError } from '../src/errors.js';
 import { TransientError, type InferenceBackend, type InferenceSession } from '../src/inference/backend.js';
 import { createOpenAIBackend, type OpenAIBackendOptions } from '../src/inference/openai/index.js';
-import type { Completion, Prompted } from '../src/records.js';
-import { startMockServer, type MockServer, type MockServerOptions } from './support/openai-mock-server.js';
+import type { Completion } from '../src/records.js';
+import { mockServerPool, promptedTask, startMockServer, type MockServerOptions } from './support/openai-mock-server.js';
 
 const MODEL = 'google/gemma-2-2b';
 const SECRET = 'sk-test-0123456789abcdef';
 
-function prompted(taskId: number, sampleIndex = 0): Prompted {
-  return {
-    record: { task_id: taskId, text: `task ${taskId}`, code: '', test_setup_code: '', test_list: [], challenge_test_list: [], split: 'test' },
-    sampleIndex,
-    prompt: `You are an expert Python programmer. Task ${taskId}.`,
-  };
-}
-
 /** Servers and backends opened by a test, closed after it whatever happens. */
-const opened: Array<{ close(): Promise<void> }> = [];
-afterEach(async () => {
-  for (const thing of opened.splice(0).reverse()) await thing.close();
-});
-
-async function server(options?: MockServerOptions): Promise<MockServer> {
-  const started = await startMockServer(options);
-  opened.push(started);
-  return started;
-}
+const pool = mockServerPool();
+afterEach(() => pool.closeAll());
+const server = (options?: MockServerOptions) => pool.server(options);
 
 function backend(endpoints: string[], options: Partial<OpenAIBackendOptions> = {}): InferenceBackend {
   const created = createOpenAIBackend({
@@ -41,8 +26,7 @@ function backend(endpoints: string[], options: Partial<OpenAIBackendOptions> = {
     env: {},
     ...options,
   });
-  opened.push(created);
-  return created;
+  return pool.track(created);
 }
 
 function only(b: InferenceBackend): InferenceSession {
@@ -51,7 +35,7 @@ function only(b: InferenceBackend): InferenceSession {
   return session;
 }
 
-function generate(session: InferenceSession, item = prompted(11), signal = new AbortController().signal): Promise<Completion> {
+function generate(session: InferenceSession, item = promptedTask(11), signal = new AbortController().signal): Promise<Completion> {
   return session.generate({ item, signal });
 }
 
@@ -68,7 +52,7 @@ describe('openai backend against a vLLM-like server', () => {
   it('generates through /v1/completions with usage, finish reason and the request fields', async () => {
     const mock = await server({ generate: () => ({ text: 'def f():\n    return 1\n', finishReason: 'length' }) });
     const session = only(backend([mock.url], { seed: 7, temperature: 0.5, topP: 0.9, stop: ['\nclass'], maxTokens: 32 }));
-    const completion = await generate(session, prompted(12, 2));
+    const completion = await generate(session, promptedTask(12, 2));
     assert.deepEqual(completion, {
       text: 'def f():\n    return 1\n',
       finishReason: 'length',
@@ -80,7 +64,7 @@ describe('openai backend against a vLLM-like server', () => {
     assert.equal(request?.path, '/v1/completions');
     assert.deepEqual(request?.body, {
       model: MODEL,
-      prompt: prompted(12).prompt,
+      prompt: promptedTask(12).prompt,
       max_tokens: 32,
       temperature: 0.5,
       top_p: 0.9,
@@ -93,16 +77,16 @@ describe('openai backend against a vLLM-like server', () => {
   it('uses /v1/chat/completions with a user message in chat mode', async () => {
     const mock = await server({ generate: (prompt) => ({ text: `echo: ${prompt}` }) });
     const completion = await generate(only(backend([`${mock.url}/v1/`], { chat: true })));
-    assert.equal(completion.text, `echo: ${prompted(11).prompt}`);
+    assert.equal(completion.text, `echo: ${promptedTask(11).prompt}`);
     assert.equal(completion.finishReason, 'stop');
     assert.equal(mock.requests[0]?.path, '/v1/chat/completions');
-    assert.deepEqual(mock.requests[0]?.body.messages, [{ role: 'user', content: prompted(11).prompt }]);
+    assert.deepEqual(mock.requests[0]?.body.messages, [{ role: 'user', content: promptedTask(11).prompt }]);
   });
 
   it('keeps connections alive across requests', async () => {
     const mock = await server();
     const session = only(backend([mock.url]));
-    for (let i = 0; i < 5; i += 1) await generate(session, prompted(11 + i));
+    for (let i = 0; i < 5; i += 1) await generate(session, promptedTask(11 + i));
     assert.equal(mock.requests.length, 5);
     assert.equal(mock.connections, 1);
   });
@@ -111,7 +95,7 @@ describe('openai backend against a vLLM-like server', () => {
     const mock = await server({ latencyMs: 30 });
     const session = only(backend([mock.url], { concurrency: 2 }));
     assert.equal(session.concurrency, 2);
-    await Promise.all(Array.from({ length: 6 }, (_, i) => generate(session, prompted(11 + i))));
+    await Promise.all(Array.from({ length: 6 }, (_, i) => generate(session, promptedTask(11 + i))));
     assert.equal(mock.requests.length, 6);
     assert.equal(mock.connections, 2);
   });
@@ -203,7 +187,7 @@ describe('openai backend against a vLLM-like server', () => {
     const session = only(backend([mock.url]));
     mock.enqueue({ kind: 'hang' });
     const controller = new AbortController();
-    const pending = generate(session, prompted(11), controller.signal);
+    const pending = generate(session, promptedTask(11), controller.signal);
     while (mock.requests.length === 0) await new Promise((resolve) => setImmediate(resolve));
     const reason = new Error('record timed out');
     controller.abort(reason);
@@ -216,7 +200,7 @@ describe('openai backend against a vLLM-like server', () => {
   it('cuts a slow reply with a timeout signal', async () => {
     const mock = await server();
     mock.enqueue({ kind: 'hang' });
-    const error = await rejection(generate(only(backend([mock.url])), prompted(11), AbortSignal.timeout(50)));
+    const error = await rejection(generate(only(backend([mock.url])), promptedTask(11), AbortSignal.timeout(50)));
     assert.ok(error instanceof DOMException && error.name === 'TimeoutError', String(error));
     await mock.waitForClientCloses(1);
   });
@@ -225,7 +209,7 @@ describe('openai backend against a vLLM-like server', () => {
     const mock = await server();
     const controller = new AbortController();
     controller.abort();
-    await rejection(generate(only(backend([mock.url])), prompted(11), controller.signal));
+    await rejection(generate(only(backend([mock.url])), promptedTask(11), controller.signal));
     assert.equal(mock.requests.length, 0);
   });
 });

@@ -8,33 +8,18 @@ import { loadBalance, type LoadBalanceConfig } from '../src/operators/load-balan
 import type { RetryNotice } from '../src/operators/retry-policy.js';
 import { timeoutPerRecord } from '../src/operators/timeout-per-record.js';
 import type { Completion, Prompted } from '../src/records.js';
-import { startMockServer, type MockServer, type MockServerOptions } from './support/openai-mock-server.js';
+import { mockServerPool, promptedTask, startMockServer, type MockServerOptions } from './support/openai-mock-server.js';
 
 const MODEL = 'google/gemma-2-2b';
 
-function prompted(taskId: number): Prompted {
-  return {
-    record: { task_id: taskId, text: `task ${taskId}`, code: '', test_setup_code: '', test_list: [], challenge_test_list: [], split: 'test' },
-    sampleIndex: 0,
-    prompt: `Task ${taskId}.`,
-  };
-}
-
-const opened: Array<{ close(): Promise<void> }> = [];
-afterEach(async () => {
-  for (const thing of opened.splice(0).reverse()) await thing.close();
-});
-
-async function server(options?: MockServerOptions): Promise<MockServer> {
-  const started = await startMockServer(options);
-  opened.push(started);
-  return started;
-}
+/** Servers and backends opened by a test, closed after it whatever happens. */
+const pool = mockServerPool();
+afterEach(() => pool.closeAll());
+const server = (options?: MockServerOptions) => pool.server(options);
 
 function backend(endpoints: string[], concurrency: number): InferenceBackend {
   const created = createOpenAIBackend({ endpoints, model: MODEL, concurrency, maxTokens: 16, temperature: 0, topP: 1, stop: [], env: {} });
-  opened.push(created);
-  return created;
+  return pool.track(created);
 }
 
 type Outcome = { taskId: number; completion?: Completion; error?: unknown; attempts: number };
@@ -47,7 +32,7 @@ function run(
   config: LoadBalanceConfig<Prompted, Outcome, InferenceSession> = {},
 ): Promise<Outcome[]> {
   return firstValueFrom(
-    from(taskIds.map(prompted)).pipe(
+    from(taskIds.map((taskId) => promptedTask(taskId))).pipe(
       loadBalance(
         b.sessions,
         (item, session, attempt) =>

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Prompted } from '../../src/records.js';
 
 /** One request the server received. */
 export interface MockRequest {
@@ -205,5 +206,34 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** A prompt for task `taskId`, as the pipeline hands it to a session. */
+export function promptedTask(taskId: number, sampleIndex = 0, prompt = `You are an expert Python programmer. Task ${taskId}.`): Prompted {
+  return {
+    record: { task_id: taskId, text: `task ${taskId}`, code: '', test_setup_code: '', test_list: [], challenge_test_list: [], split: 'test' },
+    sampleIndex,
+    prompt,
+  };
+}
+
+/**
+ * Mock servers (and anything else with `close`) opened during one test, closed after it whatever happens:
+ * call `closeAll` from `afterEach`.
+ */
+export function mockServerPool() {
+  const opened: Array<{ close(): Promise<void> }> = [];
+  return {
+    track<T extends { close(): Promise<void> }>(thing: T): T {
+      opened.push(thing);
+      return thing;
+    },
+    async server(options?: MockServerOptions): Promise<MockServer> {
+      return this.track(await startMockServer(options));
+    },
+    async closeAll(): Promise<void> {
+      for (const thing of opened.splice(0).reverse()) await thing.close();
+    },
   };
 }
