@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { GenerationResult } from '../src/records.ts';
+import type { Generated, GenerationResult } from '../src/records.ts';
 import type { RunIdentity } from '../src/io/run-store/run-identity.ts';
 
 export function makeResult(taskId: number, sampleIndex = 0, overrides: Partial<GenerationResult> = {}): GenerationResult {
@@ -35,6 +35,27 @@ export function makeResult(taskId: number, sampleIndex = 0, overrides: Partial<G
     status: 'ok',
     error: null,
     ...overrides,
+  };
+}
+
+/** A generated program of task `taskId`, as the pipeline hands it to the sandbox. */
+export function makeGenerated(taskId: number, sampleIndex = 0, code = `def f${taskId}():\n    return ${taskId}`): Generated {
+  const result = makeResult(taskId, sampleIndex);
+  return {
+    record: {
+      task_id: taskId,
+      text: result.text,
+      code: result.reference_code,
+      test_setup_code: '',
+      test_list: result.test_list,
+      challenge_test_list: [],
+      split: 'test',
+    },
+    sampleIndex,
+    prompt: result.prompt,
+    completion: { text: code, finishReason: 'stop' },
+    generatedCode: code,
+    generationTime: 0.01,
   };
 }
 

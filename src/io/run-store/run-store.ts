@@ -3,23 +3,28 @@
  *
  *     runs/<id>/manifest.json    identity, journal id, finished or not
  *     runs/<id>/journal.log      every finished record, one self-checking line each (the truth)
+ *     runs/<id>/judging.log      which programs this attempt has in the sandbox (see judging-log.ts)
+ *     runs/<id>/crashes.json     what earlier attempts killed outright had in the sandbox (see crash-history.ts)
  *     runs/<id>.old-<stamp>/     a run set aside by --fresh, with its checkpoints
  *     checkpoints/checkpoint_<id>_<seq>.json   the last 3 snapshots
  *
  * `openRun` finds the run the command's identity names and resumes it, or starts one; it repairs what a
  * crash can leave behind (a torn journal tail, a damaged or foreign checkpoint) and says so, and refuses,
- * writing nothing, when the output dir holds an unfinished run of other settings.
+ * writing nothing, when the output dir holds an unfinished run of other settings. It also reads what the last
+ * attempt had in the sandbox if it was killed, so a program that brings the build down is caught, not rerun forever.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { InputError } from '../../errors.js';
 import type { CheckpointStore } from '../../operators/stores.js';
-import { recordKey, type GenerationResult } from '../../records.js';
+import { recordKey, type GenerationResult, type Generated } from '../../records.js';
 import { writeFileAtomic } from '../atomic-file.js';
 import type { OutputLayout } from '../output-layout.js';
 import { CheckpointJournal, fileStamp } from './checkpoint-journal.js';
 import { listCheckpoints, readCheckpoint, snapshotOf, writeCheckpoint } from './checkpoint-snapshot.js';
+import { describeCrashes, foldAttempt, readCrashHistory, writeCrashHistory, type CrashHistory } from './crash-history.js';
+import { JudgingLog, programKey, readAttempt, type SandboxedProgram } from './judging-log.js';
 import { canonicalJson, describeDifferences, diffIdentities, runIdOf, type JsonValue, type RunIdentity } from './run-identity.js';
 import { MANIFEST_FORMAT, readManifest, writeManifest, type ManifestReading, type RunManifest } from './run-manifest.js';
 import { asJournalOutcome, RunProgress, type FailedRecord } from './run-progress.js';
@@ -83,6 +88,8 @@ interface OpenedRunParts {
   manifest: RunManifest;
   /** Sequence number of the newest checkpoint file on disk, usable or not (0 if none). */
   lastSeq: number;
+  crashes: CrashHistory;
+  judgingLog: JudgingLog;
   now: () => Date;
 }
 
@@ -96,6 +103,8 @@ export class RunStore implements CheckpointStore<GenerationResult> {
   private readonly paths: RunPaths;
   private manifest: RunManifest;
   private readonly now: () => Date;
+  private readonly crashes: CrashHistory;
+  private readonly judgingLog: JudgingLog;
   private nextSeq: number;
   /** Checkpoint writes run one at a time, in call order. */
   private checkpointChain: Promise<unknown> = Promise.resolve();
@@ -109,7 +118,31 @@ export class RunStore implements CheckpointStore<GenerationResult> {
     this.paths = parts.paths;
     this.manifest = parts.manifest;
     this.now = parts.now;
+    this.crashes = parts.crashes;
+    this.judgingLog = parts.judgingLog;
     this.nextSeq = parts.lastSeq + 1;
+  }
+
+  /**
+   * Notes that a record's program goes into the sandbox now, durably enough to outlive this process being killed
+   * by it; the returned function notes that it came out. O(1): one small write, no fsync (see judging-log.ts).
+   */
+  enterSandbox(generated: Generated): () => void {
+    const taskId = generated.record.task_id;
+    const sampleIndex = generated.sampleIndex;
+    const { completion, generatedCode, generationTime } = generated;
+    this.judgingLog.enter({ task_id: taskId, sample_index: sampleIndex, completion, generatedCode, generationTime });
+    return () => this.judgingLog.leave(taskId, sampleIndex);
+  }
+
+  /** `recordKey`s of the records in the sandbox at a crash and not cleared since: to be judged first, one at a time. */
+  crashSuspects(): Set<string> {
+    return new Set(this.crashes.suspects.map(programKey));
+  }
+
+  /** Records whose program brought the build down, with that program: labelled, never run again. */
+  crashCulprits(): SandboxedProgram[] {
+    return [...this.crashes.culprits];
   }
 
   /** Journals a finished record (ok or failed); resolves once it is on disk. A later result for the same key replaces it. */
@@ -175,8 +208,9 @@ export class RunStore implements CheckpointStore<GenerationResult> {
     await writeManifest(this.paths.manifest, this.manifest);
   }
 
-  /** Waits for appends and checkpoints in flight, then closes the journal. */
+  /** Waits for appends and checkpoints in flight, then closes the journal. The attempt ended: it did not crash. */
   async close(): Promise<void> {
+    this.judgingLog.end('closed');
     await this.checkpointChain;
     await this.journal.close();
   }
@@ -187,6 +221,8 @@ interface RunPaths {
   runDir: string;
   manifest: string;
   journal: string;
+  judgingLog: string;
+  crashes: string;
   checkpointsDir: string;
 }
 
@@ -210,6 +246,8 @@ function runPaths(layout: OpenRunOptions['layout'], runId: string): RunPaths {
     runDir,
     manifest: join(runDir, 'manifest.json'),
     journal: join(runDir, 'journal.log'),
+    judgingLog: join(runDir, 'judging.log'),
+    crashes: join(runDir, 'crashes.json'),
     checkpointsDir: layout.checkpointsDir,
   };
 }
@@ -351,6 +389,8 @@ export async function openRun(options: OpenRunOptions): Promise<RunStore> {
   await mkdir(paths.checkpointsDir, { recursive: true });
   const journal = await CheckpointJournal.open(paths.journal);
   const { progress, lastSeq } = await restoreProgress(paths, runId, manifest, journal, warn, now);
+  const crashes = await recallCrashes(paths, warn);
+  const judgingLog = JudgingLog.start(paths.judgingLog, now());
   const opening: RunOpening = {
     resumed: found !== undefined,
     resumedCount: progress.done,
@@ -360,7 +400,19 @@ export async function openRun(options: OpenRunOptions): Promise<RunStore> {
     summary: summaryLine(found !== undefined, runId, progress, options.total, setAsidePaths),
   };
   logger.info({ runId, done: progress.done, failed: progress.failed.size, setAside: setAsidePaths }, opening.summary);
-  return new RunStore({ runId, identity, opening, journal, progress, paths, manifest, lastSeq, now });
+  return new RunStore({ runId, identity, opening, journal, progress, paths, manifest, lastSeq, crashes, judgingLog, now });
+}
+
+/** The crash history with the last attempt folded in (once: the history names the attempt it folded last). */
+async function recallCrashes(paths: RunPaths, warn: (details: object, message: string) => void): Promise<CrashHistory> {
+  const { history: stored, problem } = await readCrashHistory(paths.crashes);
+  if (problem !== undefined) warn({ crashes: paths.crashes }, `${paths.crashes} is ${problem}; starting a new crash history`);
+  const attempt = await readAttempt(paths.judgingLog);
+  const folding = attempt !== null && attempt.id !== stored.foldedAttempt ? foldAttempt(stored, attempt) : null;
+  const history = folding?.history ?? stored;
+  if (folding) await writeCrashHistory(paths.crashes, history);
+  for (const line of describeCrashes(folding, history)) warn({ crashes: paths.crashes }, line);
+  return history;
 }
 
 /**
