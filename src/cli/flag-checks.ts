@@ -24,8 +24,8 @@ const NUMERIC_FLAGS: ReadonlyArray<[keyof BuildArgs, string, NumericRule]> = [
   ['workers', '--workers', 'count'],
 ];
 
-/** Throws an InputError naming the first numeric flag whose value is not what it must be. */
-export function checkNumericFlags(args: BuildArgs): void {
+/** Throws an InputError naming the first numeric flag whose value is not what it must be; absent flags pass. */
+export function checkNumericFlags(args: Partial<BuildArgs>): void {
   for (const [key, flag, rule] of NUMERIC_FLAGS) {
     const value = args[key];
     if (value === undefined) continue;

@@ -20,19 +20,19 @@ export async function main(argv: string[]): Promise<number> {
       'build',
       'Prompt a model for each MBPP problem, run the tests, write the labelled dataset (resumes a stopped run)',
       (y) => withBuildOptions(y),
-      (args) => run(async () => (await import('./build.js')).runBuild(args, 'build')),
+      (args) => run(async () => (await import('./build.js')).runBuild(args)),
     )
     .command<BuildArgs>(
       'evaluate',
       'Label existing generations (no model): --generations FILE',
       (y) => withBuildOptions(y).default('backend', 'replay').demandOption('generations'),
-      (args) => run(async () => (await import('./build.js')).runBuild({ ...args, backend: 'replay' }, 'evaluate')),
+      (args) => run(async () => (await import('./evaluate.js')).runEvaluate(args)),
     )
     .command<BuildArgs>(
       'retry-failed',
       'Reprocess the failed records of a run (same selection flags as build)',
       (y) => withBuildOptions(y),
-      (args) => run(async () => (await import('./build.js')).runBuild(args, 'retry-failed')),
+      (args) => run(async () => (await import('./retry-failed.js')).runRetryFailed(args)),
     )
     .command<BuildArgs>(
       'preflight',

@@ -1,0 +1,358 @@
+import { from, Subscription, tap } from 'rxjs';
+import { InputError } from '../errors.js';
+import type { InferenceBackend } from '../inference/backend.js';
+import { AutosaveWriter } from '../io/autosave-writer.js';
+import { writeDataset } from '../io/dataset-writer.js';
+import { OutputLock } from '../io/output-lock.js';
+import { runIdOf } from '../io/run-store/run-identity.js';
+import { openRun, runExists, type RunStore } from '../io/run-store/run-store.js';
+import { assertPreflight, renderPreflightTable } from '../monitor/preflight.js';
+import { createProgressDisplay, progressModeFor, type ProgressDisplay, type ProgressMode } from '../monitor/progress-display.js';
+import { ResourceMonitor } from '../monitor/resource-monitor.js';
+import { resourceLimitsFromGib } from '../monitor/resource-thresholds.js';
+import { RunLogger } from '../monitor/run-logger.js';
+import { collectVersions, type RunVersions } from '../monitor/run-versions.js';
+import { extractCode } from '../prompt/code-extraction.js';
+import { recordKey, type GenerationResult, type Prompted } from '../records.js';
+import { createExecutor, type SandboxExecutor } from '../sandbox/sandbox-executor.js';
+import { buildPipeline } from '../streams/build-pipeline.js';
+import { describeError } from '../streams/result-rows.js';
+import { runMetadata } from '../streams/run-metadata.js';
+import type { OpenedBackend } from './backend-factory.js';
+import { GracefulStop } from './graceful-stop.js';
+import { preflightFor } from './preflight-plan.js';
+import type { RunInputs } from './run-inputs.js';
+import { runIdentityOf } from './run-identity-of.js';
+import { promptsToDo } from './run-work.js';
+
+export type BuildMode = 'build' | 'evaluate' | 'retry-failed';
+
+/** What a command hands the session: its checked inputs, its backend, and which records it does. */
+export interface RunPlan {
+  mode: BuildMode;
+  inputs: RunInputs;
+  /** Opens the run's backend; called once the preflight has passed. */
+  openBackend: () => Promise<OpenedBackend>;
+  /**
+   * `unfinished`: the records the run has not finished yet (build, evaluate). `failed`: those and the ones that
+   * failed; the run must already exist (retry-failed).
+   */
+  redo: 'unfinished' | 'failed';
+}
+
+/** How long in-flight records may finish after Ctrl+C before they are abandoned (redone on resume). */
+const GRACE_MS = 30_000;
+
+/** Exit code of a run stopped by a signal, as a shell reports Ctrl+C. */
+const INTERRUPTED_EXIT = 130;
+
+/** Log events the progress display already shows; the console leaves them out (the log file keeps them). */
+const DISPLAYED_EVENTS: ReadonlySet<string> = new Set(['progress', 'checkpoint', 'autosave', 'statistics']);
+
+/** How often memory and GPUs are sampled for the progress line and threshold warnings. */
+const RESOURCE_SAMPLE_MS = 5_000;
+
+/** What a session holds; `release` closes whichever of them were opened, in a safe order. */
+interface Held {
+  backend?: InferenceBackend;
+  executor?: SandboxExecutor;
+  lock?: OutputLock;
+  store?: RunStore;
+  logger?: RunLogger;
+  monitor?: ResourceMonitor;
+}
+
+async function release(held: Held): Promise<void> {
+  await Promise.allSettled([held.store?.close(), held.backend?.close(), held.executor?.close(), held.monitor?.stop()]);
+  // The lock goes last but for the log, so no other build can open the run while it is still being closed.
+  await held.lock?.release();
+  held.logger?.close();
+}
+
+/** The run's open resources. */
+interface OpenedRun {
+  opened: OpenedBackend;
+  executor: SandboxExecutor;
+  store: RunStore;
+  logger: RunLogger;
+  versions: RunVersions;
+  /** Lines said before the run and kept in the metadata. */
+  notices: string[];
+}
+
+/** How the run is shown and watched while it streams. */
+interface RunWatch {
+  display: ProgressDisplay;
+  resources: ResourceMonitor;
+  /** Warnings go to the log (file and console); `--json` consumers also get them as events on stdout. */
+  warn: (event: string, message: string) => void;
+}
+
+/** Progress a resumed run starts from. */
+interface Carried {
+  done: number;
+  correct: number;
+  failed: number;
+  ok: number;
+}
+
+/**
+ * One run of `build`, `evaluate` or `retry-failed`: it opens the backend, the sandbox, the output lock, the run
+ * store and the log (after the preflight), streams the records through the pipeline with progress, resource
+ * warnings and Ctrl+C handling, assembles the dataset from the journal, and closes everything it opened.
+ */
+export class RunSession {
+  private constructor(
+    private readonly plan: RunPlan,
+    private readonly run: OpenedRun,
+    private readonly held: Held,
+  ) {}
+
+  /** Opens a session, runs it to its end and closes it; resolves to the exit code. */
+  static async execute(plan: RunPlan): Promise<number> {
+    const session = await RunSession.open(plan);
+    try {
+      return await session.stream();
+    } finally {
+      await release(session.held);
+    }
+  }
+
+  /** Runs the preflight, then opens the run's resources; what was opened is closed again if a later step fails. */
+  static async open(plan: RunPlan): Promise<RunSession> {
+    const { args, work, layout, location, template } = plan.inputs;
+    const preflight = await preflightFor(args, work.records.length);
+    if (!args.quiet && !args.json) process.stderr.write(`${renderPreflightTable(preflight.result.rows)}\n`);
+    assertPreflight(preflight.result);
+    const held: Held = {};
+    try {
+      const opened = await plan.openBackend();
+      held.backend = opened.backend;
+      const executor = await createExecutor({ isolation: args.sandbox, workers: args.workers, python: preflight.python?.executable });
+      held.executor = executor;
+      const notices = noticesOf(plan.inputs, opened, executor);
+      const identity = runIdentityOf(args, location.sha256, template.text, opened.backend);
+      if (plan.redo === 'failed' && !(await runExists(layout, args.runId ?? runIdOf(identity)))) {
+        throw new InputError(`retry-failed: no run with these settings in ${layout.datasetsDir}; run build first (same flags)`);
+      }
+      const lock = await OutputLock.acquire(layout.datasetsDir);
+      held.lock = lock;
+      if (lock.tookOverFrom !== undefined) notices.push(`took over the lock of an earlier run that is gone (pid ${lock.tookOverFrom})`);
+      const store = await openRun({ layout, identity, fresh: args.fresh, runId: args.runId, total: work.samples.length });
+      held.store = store;
+      // --quiet shows only the summary; the log file still gets everything.
+      const logger = new RunLogger({
+        file: layout.logFile,
+        consoleLevel: args.quiet ? 'error' : plan.inputs.consoleLevel,
+        console: process.stderr,
+        consoleOmits: DISPLAYED_EVENTS,
+      });
+      held.logger = logger;
+      const versions = collectVersions();
+      logger.start(
+        { mode: plan.mode, run_id: store.runId, args: { ...args }, hardening: plan.inputs.hardening, backend: opened.backend.describe(), sandbox: executor.describe() },
+        versions,
+      );
+      if (store.opening.resumed || store.opening.warnings.length > 0) logger.logger.info({ event: 'resume' }, store.opening.summary);
+      return new RunSession(plan, { opened, executor, store, logger, versions, notices }, held);
+    } catch (error) {
+      await release(held);
+      throw error;
+    }
+  }
+
+  /** Streams the records still to do, then writes the dataset; resolves to the exit code. */
+  private async stream(): Promise<number> {
+    const { store } = this.run;
+    const { template, work } = this.plan.inputs;
+    const redoFailed = this.plan.redo === 'failed';
+    const failedKeys = new Set(store.failedRecords().map((failed) => recordKey(failed.task_id, failed.sample_index)));
+    const done = store.completedKeys();
+    const skip = redoFailed ? new Set([...done].filter((key) => !failedKeys.has(key))) : done;
+    const items = promptsToDo(work, template, skip);
+    const carried = await this.carried(redoFailed);
+    const watch = this.watch(redoFailed ? carried.done + items.length : work.samples.length, carried);
+    watch.resources.start(RESOURCE_SAMPLE_MS);
+    const { backend } = this.run.opened;
+    watch.display.start({ run_id: store.runId, records: items.length, backend: backend.name, model: backend.model, sandbox: this.run.executor.isolation });
+    for (const notice of this.run.notices) watch.warn('notice', notice);
+    for (const warning of store.opening.warnings) watch.warn('recovery', warning);
+
+    const { layout, hardening } = this.plan.inputs;
+    const autosaver = new AutosaveWriter({ layout, runId: store.runId, rows: () => store.readResults(), keepLast: hardening.autosave_keep_last });
+    const started = performance.now();
+    const ending = await this.pipe(items, watch, autosaver);
+    const elapsed = (performance.now() - started) / 1000;
+    if (ending.stop.stopping || ending.fatal !== undefined) return this.stopEarly(ending, watch, autosaver);
+    return this.finish(watch, elapsed);
+  }
+
+  /** What a resumed run already has, for the progress counters (failed records are redone by retry-failed). */
+  private async carried(redoFailed: boolean): Promise<Carried> {
+    const rows = (await this.run.store.readResults()).filter((row) => !redoFailed || row.status !== 'failed');
+    const correct = rows.filter((row) => row.is_correct).length;
+    const failed = rows.filter((row) => row.status === 'failed').length;
+    return { done: rows.length, correct, failed, ok: rows.length - failed };
+  }
+
+  private watch(total: number, carried: Carried): RunWatch {
+    const { args, hardening } = this.plan.inputs;
+    const { logger } = this.run;
+    const progressMode: ProgressMode = progressModeFor({ json: args.json, quiet: args.quiet, isTTY: process.stderr.isTTY });
+    const resources = new ResourceMonitor({
+      limits: resourceLimitsFromGib(hardening.max_memory_usage_gb, hardening.max_gpu_memory_usage_gb),
+      onWarning: (warning) => {
+        logger.resourceWarning(warning);
+        if (progressMode === 'json') display.warning(warning.message);
+      },
+    });
+    this.held.monitor = resources;
+    const display = createProgressDisplay({
+      mode: progressMode,
+      stream: args.json ? process.stdout : process.stderr,
+      total,
+      resumed: { done: carried.done, passed: carried.correct, wrong: carried.ok - carried.correct, failed: carried.failed },
+      every: hardening.progress_log_frequency,
+      resources: () => resources.latest,
+    });
+    const warn = (event: string, message: string): void => {
+      logger.logger.warn({ event }, message);
+      if (progressMode === 'json') display.warning(message);
+    };
+    return { display, resources, warn };
+  }
+
+  /** Runs the pipeline until it ends, a signal stops it, or an error no retry could fix ends it. */
+  private async pipe(items: Prompted[], watch: RunWatch, autosaver: AutosaveWriter): Promise<{ stop: GracefulStop; fatal: unknown }> {
+    const { store, logger, executor, opened } = this.run;
+    const { args, hardening, layout, work } = this.plan.inputs;
+    const { display, resources, warn } = watch;
+    let subscription = new Subscription();
+    const stop = new GracefulStop({
+      graceMs: GRACE_MS,
+      onStopping: (signal) =>
+        warn('stopping', `${signal}: no new records start; waiting up to ${GRACE_MS / 1000}s for those in flight (again to exit now)`),
+      onAbandon: () => subscription.unsubscribe(),
+    }).install();
+    /** What ended the run early: a signal, or an error no retry could fix (every session out of rotation, a full disk…). */
+    let fatal: unknown;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        subscription = from(items)
+          .pipe(
+            buildPipeline({
+              backend: opened.backend,
+              executor,
+              extractCode,
+              hardening,
+              store: {
+                append: (row) => store.append(row),
+                checkpoint: async (count) => {
+                  await store.checkpoint(count);
+                  display.checkpoint(count);
+                  logger.checkpoint(count);
+                },
+              },
+              autosave: {
+                autosave: async (count) => {
+                  await autosaver.autosave(count);
+                  logger.autosave(count, layout.autosavesDir);
+                },
+              },
+              challengeTests: args.challengeTests,
+              memoryCleanup: opened.memoryCleanup,
+              total: work.samples.length,
+              stopping: () => stop.stopping,
+              onRetry: ({ error, attempt, delayMs, stage }) =>
+                logger.logger.info({ event: 'retry', stage, attempt, delay_ms: delayMs, error: String(error) }, `retry ${stage}`),
+              onProgress: (progress) =>
+                logger.progress(
+                  { ...progress },
+                  { recordsPerSecond: progress.ratePerSecond ?? 0, etaSeconds: progress.etaMs === null ? null : progress.etaMs / 1000 },
+                  resources.latest?.memory.rssBytes,
+                ),
+              onQuarantine: ({ session, failures, healthyLeft }) =>
+                warn('quarantine', `session ${session.id} taken out of rotation after ${failures} failures; ${healthyLeft} left`),
+              logger: logger.logger,
+            }),
+            tap((row: GenerationResult) => {
+              display.record(row);
+              if (row.status === 'failed') logger.failure(row, row.attempts, row.error);
+            }),
+          )
+          .subscribe({ complete: resolve, error: reject });
+        subscription.add(resolve);
+      });
+    } catch (error) {
+      fatal = error;
+    } finally {
+      stop.uninstall();
+    }
+    return { stop, fatal };
+  }
+
+  /** A signal or a fatal error: every finished record is in the journal; make the stop point quick to resume. */
+  private async stopEarly({ stop, fatal }: { stop: GracefulStop; fatal: unknown }, watch: RunWatch, autosaver: AutosaveWriter): Promise<number> {
+    const { store, logger } = this.run;
+    const done = store.counts().done;
+    const why = fatal === undefined ? `stopped by ${stop.receivedSignal}` : `stopped by an error: ${describeError(fatal)}`;
+    if (fatal !== undefined) logger.logger.error({ event: 'fatal', err: fatal }, why);
+    await store.checkpoint(done);
+    await autosaver.autosave(done);
+    watch.display.finish();
+    process.stderr.write(
+      `${why}: ${done}/${this.plan.inputs.work.samples.length} done, journal, checkpoint and autosave saved. ` +
+        `Resume with the same command: mbpp-stream ${process.argv.slice(2).join(' ')}\n`,
+    );
+    return fatal === undefined ? INTERRUPTED_EXIT : 1;
+  }
+
+  /** Every record is done: the dataset, its metadata and the run's end. */
+  private async finish(watch: RunWatch, elapsedSeconds: number): Promise<number> {
+    const { store, logger, opened, executor, versions, notices } = this.run;
+    const { args, location, work, hardening, template, layout } = this.plan.inputs;
+    await watch.resources.stop();
+    const results = await store.readResults();
+    const metadata = runMetadata({
+      mode: this.plan.mode,
+      runId: store.runId,
+      identity: store.identity,
+      location,
+      selection: { split: args.split, start: args.start ?? null, end: args.end ?? null, test_run: args.testRun, records: work.records.length },
+      samples: work.samplesPerProblem,
+      backend: opened.backend,
+      executor,
+      hardening,
+      template,
+      results,
+      failed: store.failedRecords(),
+      missingTaskIds: opened.missingTaskIds,
+      notices,
+      versions,
+      resumes: store.opening.resumes,
+      peaks: watch.resources.peaks,
+      elapsedSeconds,
+    });
+    const written = await writeDataset(layout, results, metadata);
+    await store.markFinished();
+    logger.statistics(metadata.statistics);
+    watch.display.finish({ output: written.parquet, statistics: metadata.statistics });
+    return 0;
+  }
+}
+
+/** What the run says before it starts: fallbacks in use, backend and sandbox notices, generations it lacks. */
+function noticesOf(inputs: RunInputs, opened: OpenedBackend, executor: SandboxExecutor): string[] {
+  const { location } = inputs;
+  const missing = opened.missingTaskIds;
+  return [
+    ...(location.bundledSample
+      ? [`dataset: no MBPP file found${location.fallbackReason ? ` (${location.fallbackReason})` : ''}; --test-run uses the bundled sample ${location.path}, not MBPP`]
+      : []),
+    ...opened.notices,
+    ...executor.warnings,
+    ...(missing.length > 0
+      ? [`--generations has nothing for ${missing.length} selected task(s): ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ', …' : ''}; they will be failed records`]
+      : []),
+  ];
+}
