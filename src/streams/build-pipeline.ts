@@ -1,4 +1,4 @@
-import { defer, EMPTY, from, map, mergeMap, of, pipe, tap, type Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { defer, EMPTY, finalize, from, map, mergeMap, of, pipe, tap, type Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { HardeningConfig } from '../config.js';
 import type { InferenceBackend, InferenceSession } from '../inference/backend.js';
 import {
@@ -22,6 +22,7 @@ import {
 import type { PromptTemplate } from '../prompt/prompt-template.js';
 import { recordKey, type Completion, type GenerationResult, type Generated, type Prompted, type SourcedRecord } from '../records.js';
 import type { CodeExecutor } from '../sandbox/executor.js';
+import { JudgeAloneGate } from './judge-alone-gate.js';
 import { failedRow, judgedRow } from './result-rows.js';
 
 /** The parts and settings of the standard build pipeline. */
@@ -38,6 +39,13 @@ export interface BuildPipelineConfig {
   challengeTests?: boolean;
   /** Releases or trims idle inference sessions every `memory_cleanup_frequency` records. */
   memoryCleanup?: () => Promise<unknown>;
+  /**
+   * Notes that a program goes into the sandbox, in a way that outlives this process being killed by it; the
+   * returned function notes that it came out. So a program that brings the build down is found on resume.
+   */
+  enterSandbox?: (generated: Generated) => () => void;
+  /** `recordKey`s of records in the sandbox at an earlier crash: judged one at a time before others run beside them. */
+  judgeAlone?: Iterable<string>;
   /** Records the whole run must finish (for progress), and what a resumed run had already. */
   total: number;
   initial?: Partial<ProgressCounts>;
@@ -77,6 +85,7 @@ export function buildPipeline(config: BuildPipelineConfig): OperatorFunction<Pro
   const timeoutMs = hardening.timeout_per_record * 1000;
   const retry = { maxRetries: hardening.max_retries, backoff: hardening.retry_backoff * 1000, scheduler };
   const stopping = config.stopping ?? (() => false);
+  const gate = new JudgeAloneGate(config.judgeAlone ?? []);
 
   const generate = (item: Prompted, session: InferenceSession, attempt: number): Observable<GenerationOutcome> => {
     if (stopping()) return EMPTY;
@@ -100,6 +109,7 @@ export function buildPipeline(config: BuildPipelineConfig): OperatorFunction<Pro
     const { record } = generated;
     return defer(() => {
       executions += 1;
+      const leaveSandbox = config.enterSandbox?.(generated);
       return abortable((signal) =>
         executor.execute({
           code: generated.generatedCode,
@@ -108,7 +118,7 @@ export function buildPipeline(config: BuildPipelineConfig): OperatorFunction<Pro
           challengeTests: config.challengeTests ? record.challenge_test_list : undefined,
           signal,
         }),
-      );
+      ).pipe(finalize(() => leaveSandbox?.()));
     }).pipe(
       timeoutPerRecord(timeoutMs, { scheduler }),
       map((outcome) => judgedRow({ ...generated, ...outcome }, backend.model, backend.name, attempts + executions - 1)),
@@ -136,10 +146,14 @@ export function buildPipeline(config: BuildPipelineConfig): OperatorFunction<Pro
       logger: config.logger,
     }),
     // A generated record waiting for an executor slot when a stop comes is left for the resume, like one never started.
-    mergeMap(
-      (outcome) => ('failed' in outcome ? of(outcome.failed) : defer(() => (stopping() ? EMPTY : execute(outcome)))),
-      executor.parallelism,
-    ),
+    mergeMap((outcome) => {
+      if ('failed' in outcome) {
+        gate.settle(recordKey(outcome.failed.task_id, outcome.failed.sample_index));
+        return of(outcome.failed);
+      }
+      const key = recordKey(outcome.generated.record.task_id, outcome.generated.sampleIndex);
+      return gate.inTurn(key, defer(() => (stopping() ? EMPTY : execute(outcome))));
+    }, executor.parallelism),
     checkpointEvery(hardening.checkpoint_frequency, config.store),
     tap((row) => {
       // The failed row is journaled first, so `retry-failed` can redo it after the user fixes the cause.
