@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import type { TestResult } from '../src/records.js';
 import { bwrapUnavailableReason, isRoot } from '../src/sandbox/isolation.js';
 import { resolvePython } from '../src/sandbox/python.js';
 import { createExecutor, type SandboxExecutor } from '../src/sandbox/sandbox-executor.js';
+import { REPO_ROOT } from './support/run-cli.js';
 
 /**
  * Hostile programs, each with the verdict it must get. All run at once on a small pool with short
@@ -25,6 +27,8 @@ interface Attack {
   needsBwrap?: boolean;
 }
 
+/** Set in the copies of this suite that the root run starts as an unprivileged user (see the end). */
+const UNPRIVILEGED_RUN = process.env.MBPP_STREAM_UNPRIVILEGED_RUN;
 const python = await resolvePython();
 const bwrapMissing = await bwrapUnavailableReason(python);
 const CANARY_TEXT = 'canary: must survive';
@@ -112,13 +116,6 @@ def detach():
       needsBwrap: true,
     },
     {
-      name: 'kills its parent',
-      code: 'import os, signal',
-      tests: ['os.kill(os.getppid(), signal.SIGKILL)', 'os.kill(-1, signal.SIGKILL)', 'assert True'],
-      expect: [['PermissionError'], [null, 'Killed'], [null]],
-      needsFileProtection: true,
-    },
-    {
       name: 'ignores SIGTERM and sleeps',
       code: 'import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)',
       tests: ['time.sleep(60)'],
@@ -202,6 +199,48 @@ def detach():
       tests: ['threading.Thread(target=lambda: (time.sleep(0.3), os._exit(1))).start()', 'time.sleep(3)', 'assert True'],
       expect: [[null], ['Killed'], [null]],
     },
+    // Reaching outside its own process tree: each attempt must fail, or reach only the program's own processes.
+    {
+      name: 'kills its parent',
+      code: 'import os, signal',
+      tests: ['try:\n    os.kill(os.getppid(), signal.SIGKILL)\nexcept OSError:\n    pass', 'assert True'],
+      expect: [[null], [null]],
+    },
+    {
+      name: 'kills every process it may (kill -1)',
+      code: 'import os, signal',
+      tests: ['try:\n    os.kill(-1, signal.SIGKILL)\nexcept OSError:\n    pass', 'assert True'],
+      expect: [[null], [null]],
+    },
+    {
+      name: 'kills every process group it can find',
+      code: `import os, signal
+def groups():
+    found = set()
+    for name in os.listdir('/proc'):
+        if name.isdigit():
+            try:
+                found.add(os.getpgid(int(name)))
+            except OSError:
+                pass
+    return found - {os.getpgrp(), 0}`,
+      tests: ['for group in groups():\n    try:\n        os.killpg(group, signal.SIGKILL)\n    except OSError:\n        pass', 'assert True'],
+      expect: [[null], [null]],
+    },
+    {
+      name: 'kills every process of its uid it finds in /proc',
+      code: `import os, signal
+def kill_all_mine():
+    for name in os.listdir('/proc'):
+        if name.isdigit() and int(name) != os.getpid():
+            try:
+                if os.stat('/proc/' + name).st_uid == os.getuid():
+                    os.kill(int(name), signal.SIGKILL)
+            except OSError:
+                pass`,
+      tests: ['kill_all_mine()', 'assert True'],
+      expect: [[null], [null]],
+    },
     {
       name: 'digs for the result channel through frames and the heap',
       code: 'import gc, sys',
@@ -237,9 +276,10 @@ async function waitForNoMarked(): Promise<number[]> {
   return markedProcesses();
 }
 
+const noUserNamespaces = UNPRIVILEGED_RUN === 'no-user-namespaces' && 'this run checks the refusal instead';
 const levels = [
-  { isolation: 'bwrap' as const, skip: bwrapMissing ?? false },
-  { isolation: 'rlimit' as const, skip: false },
+  { isolation: 'bwrap' as const, skip: noUserNamespaces || (bwrapMissing ?? false) },
+  { isolation: 'rlimit' as const, skip: noUserNamespaces },
 ];
 
 for (const { isolation, skip } of levels) {
@@ -248,7 +288,10 @@ for (const { isolation, skip } of levels) {
     let scratch: string;
     let home: string;
     let output: string;
+    /** A process of our own uid that no judged program may reach. */
+    let bystander: ChildProcess;
     before(async () => {
+      bystander = spawn('/bin/sleep', ['600'], { stdio: 'ignore', detached: true });
       scratch = mkdtempSync(join(tmpdir(), 'mbpp-adversarial-'));
       home = join(scratch, 'home');
       output = join(scratch, 'output');
@@ -263,6 +306,7 @@ for (const { isolation, skip } of levels) {
       });
     });
     after(async () => {
+      bystander.kill('SIGKILL');
       await executor.close();
       rmSync(scratch, { recursive: true, force: true });
     });
@@ -292,8 +336,73 @@ for (const { isolation, skip } of levels) {
         assert.deepEqual(readdirSync(output), ['canary.txt']);
       }
       assert.deepEqual(await waitForNoMarked(), [], 'detached children survived their test');
+      assert.equal(bystander.exitCode ?? bystander.signalCode, null, 'a bystander process of our uid was killed');
       const after = await executor.execute({ code: 'def ok():\n    return 1', setupCode: '', tests: ['assert ok() == 1'] });
       assert.equal(after.testResults[0]!.passed, true, 'the pool still judges programs after the attacks');
     });
   });
 }
+
+/**
+ * Most users are not root, and root hides what a same-uid program can reach: as root, this suite runs itself
+ * again as `nobody` (with a Python that user can read), once as is and once where user namespaces cannot be
+ * made, whose run must refuse the uncontained level. Skipped where there is no root, no runuser, or nobody
+ * cannot read the checkout.
+ */
+function unprivilegedSetup(): { python: string } | string {
+  if (!isRoot()) return 'not root';
+  if (UNPRIVILEGED_RUN) return 'this is the unprivileged run';
+  const asNobody = (...command: string[]) => spawnSync('runuser', ['-u', 'nobody', '--', ...command], { stdio: 'ignore' }).status === 0;
+  if (!asNobody('test', '-r', join(REPO_ROOT, 'node_modules/tsx/package.json'))) return 'nobody cannot read the checkout (or no runuser)';
+  const interpreter = [python.executable, '/usr/bin/python3'].find((candidate) => asNobody(candidate, '-c', 'pass'));
+  return interpreter ? { python: interpreter } : 'nobody can run no Python';
+}
+
+const unprivileged = unprivilegedSetup();
+
+describe('adversarial programs as an unprivileged user', { skip: typeof unprivileged === 'string' ? unprivileged : false }, () => {
+  const { python: interpreter } = unprivileged as { python: string };
+  const runAsNobody = (mode: string, wrapper: string[] = []) =>
+    spawnSync(
+      'runuser',
+      ['-u', 'nobody', '--', ...wrapper, process.execPath, '--import', 'tsx', '--test', 'test/sandbox-adversarial.test.ts'],
+      {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, HOME: tmpdir(), MBPP_STREAM_PYTHON: interpreter, MBPP_STREAM_UNPRIVILEGED_RUN: mode },
+      },
+    );
+
+  it('contains every hostile program at the bwrap and rlimit levels: the builder and a bystander of the same uid survive', () => {
+    const run = runAsNobody('contained');
+    assert.equal(run.status, 0, `the suite as nobody failed:\n${run.stdout.slice(-6000)}\n${run.stderr.slice(-2000)}`);
+    assert.match(run.stdout, /# fail 0/);
+    assert.doesNotMatch(run.stdout, /# pass 0\n/, 'the suite as nobody ran no test');
+  });
+
+  it('refuses to run uncontained where user namespaces cannot be made, unless the user opts in', { skip: bwrapMissing ?? false }, () => {
+    // bwrap --disable-userns: inside, no process may create a user namespace, as on a system without them.
+    const run = runAsNobody('no-user-namespaces', ['bwrap', '--unshare-user', '--disable-userns', '--dev-bind', '/', '/', '--']);
+    assert.equal(run.status, 0, `the refusal suite as nobody failed:\n${run.stdout.slice(-6000)}\n${run.stderr.slice(-2000)}`);
+    assert.match(run.stdout, /# pass [1-9]/);
+  });
+});
+
+describe('a platform that cannot contain judged code', { skip: UNPRIVILEGED_RUN !== 'no-user-namespaces' }, () => {
+  it('is refused (naming --allow-uncontained), and runs only when the user opts in', async () => {
+    await assert.rejects(createExecutor({ isolation: 'rlimit', workers: 1 }), (error: Error) => {
+      assert.equal(error.name, 'InputError');
+      assert.match(error.message, /could kill or signal this builder.*--allow-uncontained/);
+      return true;
+    });
+    const executor = await createExecutor({ isolation: 'rlimit', workers: 1, allowUncontained: true });
+    try {
+      assert.equal(executor.judge.containment, null);
+      assert.ok(executor.warnings.some((warning) => warning.includes('--allow-uncontained')));
+      const outcome = await executor.execute({ code: 'x = 1', setupCode: '', tests: ['assert x == 1'] });
+      assert.equal(outcome.testResults[0]!.passed, true);
+    } finally {
+      await executor.close();
+    }
+  });
+});

@@ -7,6 +7,8 @@ export interface ExecutionRequest {
   tests: string[];
   /** Judged separately, only when given (`--challenge-tests`). */
   challengeTests?: string[];
+  /** Judge under this string-hash seed instead of the executor's own (a flaky check). */
+  hashSeed?: number;
   /** Aborting kills the program's whole process tree. */
   signal?: AbortSignal;
 }

@@ -23,6 +23,8 @@ export interface BwrapSettings {
   uidLockDir: string;
   /** Size of the private /tmp, bytes. */
   tmpBytes: number;
+  /** Variables set inside (the environment is cleared first). */
+  env?: Record<string, string>;
 }
 
 /** System dirs exposed read-only; on merged-/usr systems /bin, /lib... are symlinks and stay symlinks. */
@@ -87,6 +89,7 @@ export function bwrapArgs(settings: BwrapSettings): string[] {
     for (const capability of WORKER_CAPABILITIES) args.push('--cap-add', capability);
   }
   args.push('--clearenv', '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin', '--setenv', 'LANG', 'C.UTF-8');
+  for (const [name, value] of Object.entries(settings.env ?? {})) args.push('--setenv', name, value);
   args.push('--chdir', '/tmp');
   return args;
 }

@@ -18,6 +18,21 @@ export interface WorkerReply {
   challenge: TestResult[] | null;
 }
 
+/** What a worker says when it is ready: how judged code is kept from other processes. */
+export interface WorkerReady {
+  /** `sandbox-uid` (root: a uid of its own), `pid-namespace` (a user+pid namespace per program), or null. */
+  containment: Containment | null;
+  /** Why judged code is not contained, when it is not. */
+  uncontainedReason: string | null;
+}
+
+export type Containment = 'sandbox-uid' | 'pid-namespace';
+
+/** The worker process ended (it crashed, was killed, or judged code brought it down). */
+export class WorkerExitedError extends Error {
+  override readonly name = 'WorkerExitedError';
+}
+
 interface Pending {
   id: number;
   resolve(reply: WorkerReply): void;
@@ -38,10 +53,19 @@ export class WorkerProcess {
   private nextId = 1;
   private stderrTail = '';
   private exitError: Error | undefined;
-  readonly ready: Promise<void>;
+  readonly ready: Promise<WorkerReady>;
 
-  constructor(command: string, args: string[], label: string) {
-    this.child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' } });
+  /**
+   * `env` is the worker's whole environment (PATH and LANG are added). The worker leads a process group of its
+   * own, so a terminal's Ctrl+C (sent to the whole foreground group) reaches the builder only, which then lets
+   * the records in flight finish and closes the workers itself.
+   */
+  constructor(command: string, args: string[], label: string, env: Record<string, string> = {}) {
+    this.child = spawn(command, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', ...env },
+      detached: true,
+    });
     this.child.stdin.on('error', () => {}); // a dead worker surfaces through 'exit'
     this.child.stderr.setEncoding('utf8');
     this.child.stderr.on('data', (chunk: string) => {
@@ -52,13 +76,15 @@ export class WorkerProcess {
       const onReady = (line: string) => {
         lines.off('line', onReady);
         lines.on('line', (reply) => this.onReply(reply));
-        if (line.startsWith('{"ready": true')) resolve();
-        else reject(new Error(`sandbox worker ${label}: unexpected first line '${line.slice(0, 200)}'`));
+        if (line.startsWith('{"ready": true')) {
+          const ready = JSON.parse(line) as Partial<WorkerReady>;
+          resolve({ containment: ready.containment ?? null, uncontainedReason: ready.uncontainedReason ?? null });
+        } else reject(new Error(`sandbox worker ${label}: unexpected first line '${line.slice(0, 200)}'`));
       };
       lines.on('line', onReady);
       this.child.on('error', (error) => reject(new Error(`sandbox worker ${label}: cannot start ${command}: ${error.message}`)));
       this.child.on('exit', (code, signal) => {
-        this.exitError = new Error(
+        this.exitError = new WorkerExitedError(
           `sandbox worker ${label} exited (${signal ?? `status ${String(code)}`})${this.stderrTail ? `: ${this.stderrTail.trim()}` : ''}`,
         );
         reject(this.exitError);

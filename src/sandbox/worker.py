@@ -21,8 +21,20 @@
 # the interpreter costs only its own verdict. A program that fails to load (error, or death before
 # the first test) fails every remaining test the same way.
 #
+# Containment: as root, judged code runs as a uid of its own (one per worker), so kill(-1) and a scan
+# of /proc reach only its own processes. As an ordinary user the child enters a new user and pid
+# namespace and judged code runs as a process inside it, under a tiny init: every pid it can name is
+# its own tree's, kill(-1) and killing its parent reach nothing outside, and the whole namespace dies
+# with that init. Where neither is possible the worker says so in its ready line and the Node side
+# refuses to run unless the user opted in.
+#
+# Reproducibility: the worker's string-hash seed comes from PYTHONHASHSEED (set by the Node side,
+# fixed per worker), and each child seeds `random` from it, so the same program gets the same
+# verdicts in every worker and every run.
+#
 # Protocol with the Node side: one JSON config in argv[1]; then JSON lines on stdin (jobs, or
 # {"cancel": id} while a job runs) and JSON lines on stdout (a ready line, then one reply per job).
+# With {"probe": true} in the config it prints one JSON line about the judge and exits.
 import builtins
 import ctypes
 import errno
@@ -45,16 +57,25 @@ import contextlib, copy, dataclasses, datetime, decimal, difflib, enum, fraction
 import heapq, io, itertools, math, numbers, operator, queue, random, re, statistics  # noqa: E401,F401
 import string, struct, textwrap, time, types, typing, unicodedata, weakref  # noqa: E401,F401
 
+sys.path[:] = [entry for entry in sys.path if entry]  # `-c` puts the current dir first: judged code's dir is its own
 CONFIG = json.loads(sys.argv[1])
 LIMITS = CONFIG["limits"]
 LEVEL = CONFIG["level"]  # 'bwrap' | 'rlimit' | 'none'
 WORK_ROOT = CONFIG["workRoot"]
+PROBE = CONFIG.get("probe", False)
+HASH_SEED = CONFIG.get("hashSeed", 0)
 MESSAGE_CHARS = 300
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 LIBC = ctypes.CDLL(None, use_errno=True)
 DEVNULL = os.open(os.devnull, os.O_RDWR)
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID = 0x00020000, 0x10000000, 0x20000000
+MS_REC, MS_PRIVATE, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x4000, 0x40000, 0x2, 0x4, 0x8
+# Third-party modules generated programs commonly import: the probe says which the judge can import.
+COMMON_MODULES = ("numpy", "pandas", "scipy", "sympy", "regex", "networkx", "more_itertools",
+                  "sortedcontainers", "dateutil", "pytz", "bs4", "requests", "yaml", "toolz")
 
 
 def prctl(option, value):
@@ -64,7 +85,7 @@ def prctl(option, value):
 def allocate_uid():
     """Picks an unprivileged uid no other live worker on this host holds (flock on a per-uid file),
     so that 'kill every process of this uid' reaches exactly this worker's judged processes."""
-    if LEVEL == "none" or os.geteuid() != 0:
+    if LEVEL == "none" or os.geteuid() != 0 or PROBE:
         return None, None
     lock_dir = CONFIG["uidLockDir"]
     first = CONFIG["uidBase"]
@@ -80,6 +101,145 @@ def allocate_uid():
 
 
 UID, UID_LOCK_FD = allocate_uid()
+
+
+def libc_call(name, result, what):
+    if result != 0:
+        number = ctypes.get_errno()
+        raise OSError(number, f"{what}: {os.strerror(number)}")
+
+
+def enter_namespaces():
+    """Moves the calling process into new user, pid and mount namespaces, its own uid and gid mapped
+    to themselves (files keep their owner), so the next process it forks is the init of a pid
+    namespace that holds nothing else. Needs no privilege where unprivileged user namespaces work."""
+    uid, gid = os.geteuid(), os.getegid()
+    libc_call("unshare", LIBC.unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS), "unshare(user, pid, mount)")
+    prctl(PR_SET_DUMPABLE, 1)  # a non-dumpable process's /proc files are root's: it could not write its maps
+    try:
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+            with open("/proc/self/" + name, "w") as file:
+                file.write(text)
+    finally:
+        prctl(PR_SET_DUMPABLE, 0)
+
+
+def mount_private_proc():
+    """In the new namespaces: a /proc that lists only this pid namespace. Returns False where the
+    kernel refuses (a /proc partly hidden by the container around us): pids outside still cannot be
+    signalled from inside, they can only be read about."""
+    if LIBC.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        return False
+    return LIBC.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None) == 0
+
+
+def drop_capabilities():
+    """The judged process holds every capability of the new user namespace; it needs none."""
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
+    libc_call("capset", LIBC.capset(header, (ctypes.c_uint32 * 6)()), "capset(none)")
+
+
+def end_like(status):
+    """Ends this process the way the wait status says another one ended (its signal, or its exit code)."""
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        if number not in (signal.SIGKILL, signal.SIGSTOP):
+            signal.signal(number, signal.SIG_DFL)
+        os.kill(os.getpid(), number)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 70)
+
+
+def judge_in_namespaces():
+    """Called in the child once its limits are set. Enters fresh namespaces and forks their init,
+    which forks the process that goes on to run judged code: this returns only in that process. The
+    child and the init stay behind, trusted: the init relays how the judged process ended and the
+    child ends the same way, so the worker reads the judged process's end (and, through wait4, its
+    CPU time) as if it had forked it itself. When the init exits, the kernel kills all that is left
+    in the namespace."""
+    enter_namespaces()
+    status_r, status_w = os.pipe()
+    init = os.fork()
+    if init == 0:
+        try:
+            os.close(status_r)
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            mount_private_proc()
+            judged = os.fork()
+            if judged == 0:
+                os.close(status_w)
+                prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+                os.setsid()  # kill(0) and killpg of its own group reach only its own processes
+                drop_capabilities()
+                return
+            while True:
+                pid, status = os.waitpid(-1, 0)  # also reaps what the judged code orphaned
+                if pid == judged:
+                    os.write(status_w, str(status).encode())
+                    break
+        finally:
+            if os.getpid() == 1:
+                os._exit(0)
+        return
+    os.close(status_w)
+    os.waitpid(init, 0)
+    relayed = os.read(status_r, 32)
+    end_like(int(relayed) if relayed else signal.SIGKILL)  # no word from the init: it was killed
+
+
+def containment():
+    """How judged code is kept from other processes: ('sandbox-uid' | 'pid-namespace', None), or
+    (None, why not). A pid namespace is tried for real, in a throwaway child."""
+    if LEVEL == "none":
+        return None, "the sandbox is off (--sandbox none): judged code runs as your user, beside your processes"
+    if os.geteuid() == 0:
+        return "sandbox-uid", None
+    report_r, report_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(report_r)
+            enter_namespaces()
+            init = os.fork()
+            if init == 0:
+                os.write(report_w, b"ok private-proc" if mount_private_proc() else b"ok shared-proc")
+                os._exit(0)
+            os.waitpid(init, 0)
+        except BaseException as error:  # noqa: BLE001 - the reason is the answer
+            os.write(report_w, f"no {error}".encode())
+        finally:
+            os._exit(0)
+    os.close(report_w)
+    answer = os.read(report_r, 4096).decode("utf-8", "replace")
+    os.close(report_r)
+    os.waitpid(pid, 0)
+    if answer.startswith("ok "):
+        return "pid-namespace", None
+    detail = answer[3:] if answer.startswith("no ") else "the probe child died"
+    return None, f"not root and no unprivileged user namespaces ({detail})"
+
+
+def judge_environment():
+    """What the Node side shows in the preflight and the metadata: the interpreter, containment,
+    and which commonly imported third-party modules the judged code can import (and their versions)."""
+    import importlib.metadata
+    import importlib.util
+    modules = {}
+    for name in COMMON_MODULES:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        version = None
+        if found:
+            distribution = {"yaml": "PyYAML", "bs4": "beautifulsoup4", "dateutil": "python-dateutil"}.get(name, name)
+            try:
+                version = importlib.metadata.version(distribution)
+            except importlib.metadata.PackageNotFoundError:
+                version = ""
+        modules[name] = version
+    how, reason = containment()
+    return {"python": sys.executable, "version": sys.version.split()[0], "containment": how,
+            "uncontainedReason": reason, "modules": modules}
 
 
 def own_process_count():
@@ -109,6 +269,7 @@ class Verdict:
         self.cpu_seconds = 0.0
         self.cpu_budget = LIMITS["cpuSeconds"]  # the child's soft RLIMIT_CPU while the test ran
         self.wall_exceeded = False
+        self.cpu_exceeded = False  # the worker killed it past its CPU budget (it ignored SIGXCPU)
         self.cancelled = False
         self.output_tail = b""
 
@@ -127,6 +288,7 @@ class Batch:
         self.status = None
         self.cpu_seconds = 0.0
         self.wall_exceeded = False
+        self.cpu_exceeded = False  # the worker killed it past its CPU budget (it ignored SIGXCPU)
         self.cancelled = False
         self.output_tail = b""
         self.pending = b""
@@ -233,6 +395,9 @@ def child_main(program, setup, tests, start, result_fd, output_fd, nonce, workdi
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if CONTAINMENT == "pid-namespace":
+            judge_in_namespaces()
+        random.seed(HASH_SEED)  # forked children share the worker's state otherwise, which differs per worker
         me = os.getpid()
     except BaseException as error:  # the sandbox could not be set up: never run the code unconfined
         try:
@@ -475,6 +640,22 @@ def make_workdir():
 
 
 CPU_CHECK_SECONDS = 1.0
+
+
+def judged_process(child):
+    """Under a pid namespace, the process running judged code: the child's grandchild (child -> init
+    -> judged). None until both exist."""
+    pid = child
+    for _ in range(2):
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children", "rb") as children:
+                listed = children.read().split()
+        except OSError:
+            return None
+        if not listed:
+            return None
+        pid = int(listed[0])
+    return pid
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -514,6 +695,7 @@ def run_batch(program, setup, tests, start, job_id):
     deadline = started + wall
     next_cpu_check = started + CPU_CHECK_SECONDS
     open_fds = {result_r, output_r}
+    judged = pid  # the process whose CPU time counts: under a pid namespace, the child's grandchild
     exited = False
     try:
         while not exited:
@@ -524,7 +706,10 @@ def run_batch(program, setup, tests, start, job_id):
                 break
             if now >= next_cpu_check:
                 next_cpu_check = now + CPU_CHECK_SECONDS
-                if cpu_time(pid) > batch.cpu_budget + 1:
+                if CONTAINMENT == "pid-namespace" and judged == pid:
+                    judged = judged_process(pid) or pid
+                if cpu_time(judged) > batch.cpu_budget + 1:
+                    batch.cpu_exceeded = True
                     break  # it ignores SIGXCPU: kill it where a per-test hard limit would have
             ready, _, _ = select.select(list(open_fds) + [pidfd, 0] if not STDIN.closed else list(open_fds) + [pidfd], [], [],
                                         min(remaining, CPU_CHECK_SECONDS))
@@ -601,7 +786,7 @@ def to_result(verdict):
                 "message": f"exceeded the wall-clock cap of {LIMITS['wallSeconds']} s"}, unloaded
     status = verdict.status
     signalled = os.WIFSIGNALED(status)
-    if (signalled and os.WTERMSIG(status) == signal.SIGXCPU) or (
+    if verdict.cpu_exceeded or (signalled and os.WTERMSIG(status) == signal.SIGXCPU) or (
             signalled and os.WTERMSIG(status) == signal.SIGKILL and verdict.cpu_seconds >= verdict.cpu_budget - 0.05):
         return {"passed": False, "error_type": "Timeout", "message": f"exceeded the CPU limit of {cpu_limit} s"}, unloaded
     if unloaded:
@@ -619,7 +804,7 @@ def reported_verdict(kind, entry):
 def death_verdict(batch):
     """The verdict of the test (or program load) that was running when the batch's child ended."""
     verdict = Verdict()
-    for field in ("loaded", "status", "cpu_seconds", "cpu_budget", "wall_exceeded", "output_tail"):
+    for field in ("loaded", "status", "cpu_seconds", "cpu_budget", "wall_exceeded", "cpu_exceeded", "output_tail"):
         setattr(verdict, field, getattr(batch, field))
     return verdict
 
@@ -662,13 +847,23 @@ def send(message):
         data = data[written:]
 
 
+CONTAINMENT = None  # set once in main: 'sandbox-uid' | 'pid-namespace' | None
+
+
 def main():
+    global CONTAINMENT
+    if PROBE:
+        send(judge_environment())
+        return
     prctl(PR_SET_CHILD_SUBREAPER, 1)
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    # Processes of our own uid may not read our memory or trace us (there is no Yama everywhere).
+    prctl(PR_SET_DUMPABLE, 0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.makedirs(WORK_ROOT, exist_ok=True)
+    CONTAINMENT, reason = containment()
     gc.freeze()  # the warm heap is shared with every child: keep their collections off its pages
-    send({"ready": True, "uid": UID, "pid": os.getpid()})
+    send({"ready": True, "uid": UID, "pid": os.getpid(), "containment": CONTAINMENT, "uncontainedReason": reason})
     while True:
         line = STDIN.line()
         if line is None:
