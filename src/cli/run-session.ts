@@ -16,6 +16,7 @@ import { extractCode } from '../prompt/code-extraction.js';
 import { recordKey, type GenerationResult, type Prompted } from '../records.js';
 import { createExecutor, type SandboxExecutor } from '../sandbox/sandbox-executor.js';
 import { buildPipeline } from '../streams/build-pipeline.js';
+import { culpritRow, triageAfterCrashes } from '../streams/crash-triage.js';
 import { describeError } from '../streams/result-rows.js';
 import { runMetadata } from '../streams/run-metadata.js';
 import type { OpenedBackend } from './backend-factory.js';
@@ -169,7 +170,7 @@ export class RunSession {
     const failedKeys = new Set(store.failedRecords().map((failed) => recordKey(failed.task_id, failed.sample_index)));
     const done = store.completedKeys();
     const skip = redoFailed ? new Set([...done].filter((key) => !failedKeys.has(key))) : done;
-    const items = promptsToDo(work, template, skip);
+    const { labelled, toRun: items } = await this.triageAfterCrashes(promptsToDo(work, template, skip));
     const carried = await this.carried(redoFailed);
     const watch = this.watch(redoFailed ? carried.done + items.length : work.samples.length, carried);
     watch.resources.start(RESOURCE_SAMPLE_MS);
@@ -177,6 +178,9 @@ export class RunSession {
     watch.display.start({ run_id: store.runId, records: items.length, backend: backend.name, model: backend.model, sandbox: this.run.executor.isolation });
     for (const notice of this.run.notices) watch.warn('notice', notice);
     for (const warning of store.opening.warnings) watch.warn('recovery', warning);
+    for (const row of labelled) {
+      watch.warn('crash', `task ${row.task_id} sample ${row.sample_index}: labelled Killed without running it again (its program brought the build down)`);
+    }
 
     const { layout, hardening } = this.plan.inputs;
     const autosaver = new AutosaveWriter({ layout, runId: store.runId, rows: () => store.readResults(), keepLast: hardening.autosave_keep_last });
@@ -185,6 +189,19 @@ export class RunSession {
     const elapsed = (performance.now() - started) / 1000;
     if (ending.stop.stopping || ending.fatal !== undefined) return this.stopEarly(ending, watch, autosaver);
     return this.finish(watch, elapsed);
+  }
+
+  /**
+   * Journals the rows of records whose program brought the build down in earlier attempts (labelled, not run
+   * again) and returns the other records to do, those in the sandbox at a crash first.
+   */
+  private async triageAfterCrashes(items: Prompted[]): Promise<{ labelled: GenerationResult[]; toRun: Prompted[] }> {
+    const { store, opened } = this.run;
+    const findings = { suspects: store.crashSuspects(), culprits: store.crashCulprits() };
+    const challengeTests = this.plan.inputs.args.challengeTests;
+    const triage = triageAfterCrashes(items, findings, (item, program) => culpritRow(item, program, opened.backend, challengeTests));
+    for (const row of triage.labelled) await store.append(row);
+    return triage;
   }
 
   /** What a resumed run already has, for the progress counters (failed records are redone by retry-failed). */
@@ -261,6 +278,8 @@ export class RunSession {
               },
               challengeTests: args.challengeTests,
               memoryCleanup: opened.memoryCleanup,
+              enterSandbox: (generated) => store.enterSandbox(generated),
+              judgeAlone: store.crashSuspects(),
               total: work.samples.length,
               stopping: () => stop.stopping,
               onRetry: ({ error, attempt, delayMs, stage }) =>
@@ -326,6 +345,7 @@ export class RunSession {
       template,
       results,
       failed: store.failedRecords(),
+      broughtTheBuildDown: store.crashCulprits(),
       missingTaskIds: opened.missingTaskIds,
       notices,
       versions,

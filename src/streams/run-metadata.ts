@@ -25,6 +25,8 @@ export interface RunMetadataInput {
   /** The final rows, one per record, from the journal. */
   results: readonly GenerationResult[];
   failed: readonly FailedRecord[];
+  /** Records whose program brought the build down (killed the builder): labelled `Killed` without running it again. */
+  broughtTheBuildDown: ReadonlyArray<{ task_id: number; sample_index: number }>;
   missingTaskIds: readonly number[];
   notices: readonly string[];
   versions: RunVersions;
@@ -72,9 +74,11 @@ export function runMetadata(input: RunMetadataInput) {
       correct,
       wrong: ok.length - correct,
       failed: results.length - ok.length,
+      brought_the_build_down: input.broughtTheBuildDown.length,
       pass_rate: results.length === 0 ? 0 : correct / results.length,
     },
     failed_records: input.failed.map((failed) => ({ ...failed })),
+    brought_the_build_down: input.broughtTheBuildDown.map(({ task_id, sample_index }) => ({ task_id, sample_index })),
     missing_generations: input.missingTaskIds,
     ...(perProblem ? { pass_at_k: meanPassAtK(perProblem), pass_at_k_by_problem: perProblem } : {}),
     statistics,

@@ -99,10 +99,7 @@ export function describeCrashes(folding: CrashFolding | null, history: CrashHist
     lines.push(`the previous attempt was killed outright with ${what} in the sandbox`);
   }
   if (folding?.culprit) {
-    lines.push(
-      `${describe([folding.culprit])} was alone in the sandbox when the build was killed again: its program brings the build down; ` +
-        'labelled Killed, not run again',
-    );
+    lines.push(`${describe([folding.culprit])} was alone in the sandbox when the build was killed again: its program brings the build down`);
   }
   if (history.suspects.length > 0) {
     lines.push(`judging the records in the sandbox at a crash first, one at a time: ${describe(history.suspects)}`);
