@@ -78,15 +78,15 @@ function capture() {
 
 describe('dataset report', () => {
   it('computes pass rates overall and by split, error types, slowest and failed records', () => {
-    const report = buildDatasetReport(rows, 'mbpp.parquet', 3);
+    const report = buildDatasetReport({ source: 'mbpp.parquet', rows, absent: [] }, 3);
     assert.deepEqual([report.records, report.passed, report.wrong, report.failed], [9, 4, 4, 1]);
     assert.equal(report.passRate, 4 / 9);
     assert.deepEqual(
-      report.bySplit.map((s) => [s.split, s.records, s.passed]),
+      report.bySplit?.map((s) => [s.split, s.records, s.passed]),
       [['prompt', 2, 1], ['test', 5, 2], ['validation', 1, 1], ['train', 1, 0]],
     );
     assert.deepEqual(
-      report.errorTypes.map((e) => [e.errorType, e.records]),
+      report.errorTypes?.map((e) => [e.errorType, e.records]),
       [['AssertionError', 2], ['NameError', 1], ['not judged', 1], ['Timeout', 1]],
     );
     assert.deepEqual(report.slowest.map((r) => r.task_id), [601, 15, 13]);
@@ -109,7 +109,7 @@ describe('dataset report', () => {
 
   it('prints the text report of a Parquet dataset', async () => {
     const printed = capture();
-    assert.equal(await runReport({ dataset: datasetFile, out: printed.out }), 0);
+    assert.equal(await runReport({ datasets: [datasetFile], out: printed.out }), 0);
     const text = printed.text();
     assert.match(text, /^dataset: .*mbpp\.parquet\nmodel: tiny-llama\nrecords: 9  passed: 4 \(44\.4%\)  wrong: 4  failed after retries: 1\n/);
     assert.match(text, /\n  split       records  passed  pass rate\n  prompt            2       1      50\.0%\n  test              5       2      40\.0%\n/);
@@ -121,7 +121,7 @@ describe('dataset report', () => {
   it('writes a self-contained HTML page with the two charts, escaping dataset text', async () => {
     const html = path.join(tmp, 'report.html');
     const printed = capture();
-    await runReport({ dataset: datasetFile, html, out: printed.out });
+    await runReport({ datasets: [datasetFile], html, out: printed.out });
     assert.match(printed.text(), /html report: .*report\.html\n$/);
     const page = await readFile(html, 'utf8');
     assert.match(page, /^<!DOCTYPE html>/);
@@ -135,14 +135,14 @@ describe('dataset report', () => {
 
   it('names the file when it is missing, not Parquet, or not a dataset', async () => {
     const missing = path.join(tmp, 'missing.parquet');
-    await assert.rejects(runReport({ dataset: missing, out: capture().out }), (error: unknown) =>
+    await assert.rejects(runReport({ datasets: [missing], out: capture().out }), (error: unknown) =>
       error instanceof InputError && error.message.startsWith(`${missing}: cannot read (ENOENT)`));
     const corrupt = path.join(tmp, 'corrupt.parquet');
     await writeFile(corrupt, 'PAR1 this is not parquet');
-    await assert.rejects(runReport({ dataset: corrupt, out: capture().out }), (error: unknown) =>
+    await assert.rejects(runReport({ datasets: [corrupt], out: capture().out }), (error: unknown) =>
       error instanceof InputError && error.message.startsWith(`${corrupt}: not a readable Parquet file`));
     await assert.rejects(
-      runReport({ dataset: datasetFile, html: path.join(tmp, 'no-dir', 'r.html'), out: capture().out }),
+      runReport({ datasets: [datasetFile], html: path.join(tmp, 'no-dir', 'r.html'), out: capture().out }),
       (error: unknown) => error instanceof InputError && error.message.startsWith(`--html ${path.join(tmp, 'no-dir', 'r.html')}: cannot write`),
     );
   });

@@ -41,11 +41,16 @@ export async function main(argv: string[]): Promise<number> {
       (args) => run(async () => (await import('./preflight.js')).runPreflightCommand(args)),
     )
     .command<ReportArgs>(
-      'report <dataset>',
-      'Summarise a dataset Parquet file: pass rates, error types, slowest and failed records',
+      'report <datasets..>',
+      'Summarise a dataset (pass rates, pass@k, error types, slowest and failed records), or compare two on their shared tasks',
       (y) =>
         y
-          .positional('dataset', { type: 'string', demandOption: true, describe: 'mbpp_dataset_<timestamp>.parquet' })
+          .positional('datasets', {
+            type: 'string',
+            array: true,
+            demandOption: true,
+            describe: 'mbpp_dataset_<timestamp>.parquet or its .json twin (also the original pipeline\'s); two to compare A with B',
+          })
           .option('html', { type: 'string', describe: 'Also write a self-contained HTML page with charts' }) as unknown as Argv<ReportArgs>,
       (args) => run(async () => (await import('./report.js')).runReport(args)),
     )

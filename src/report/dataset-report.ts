@@ -1,22 +1,6 @@
-import type { GenerationResult, Split } from '../records.js';
-
-/** The columns a report reads: any dataset row (or journal record) has them. */
-export type ReportRow = Pick<
-  GenerationResult,
-  | 'task_id'
-  | 'sample_index'
-  | 'split'
-  | 'model'
-  | 'status'
-  | 'is_correct'
-  | 'passed_tests'
-  | 'total_tests'
-  | 'test_results'
-  | 'generation_time'
-  | 'execution_time'
-  | 'attempts'
-  | 'error'
->;
+import type { Split } from '../records.js';
+import type { OptionalColumn, ReportDataset, ReportRow } from './report-rows.js';
+import { flakyTasks, summariseSamples, taskTallies, type FlakyTask, type SampleSummary } from './task-samples.js';
 
 export interface SplitSummary {
   split: Split;
@@ -34,7 +18,7 @@ export interface ErrorTypeCount {
 export interface SlowRecord {
   task_id: number;
   sample_index: number;
-  split: Split;
+  split: Split | null;
   seconds: number;
   generation_time: number;
   execution_time: number;
@@ -43,7 +27,7 @@ export interface SlowRecord {
 export interface FailedRecord {
   task_id: number;
   sample_index: number;
-  split: Split;
+  split: Split | null;
   attempts: number;
   error: string;
 }
@@ -57,39 +41,71 @@ export interface DatasetReport {
   wrong: number;
   failed: number;
   passRate: number;
-  bySplit: SplitSummary[];
-  errorTypes: ErrorTypeCount[];
+  /** What this dataset's columns do not let the report show, one line each (the original pipeline's lack several). */
+  limitations: string[];
+  /** null where the dataset has no splits. */
+  bySplit: SplitSummary[] | null;
+  /** null where the dataset has no per-test verdicts. */
+  errorTypes: ErrorTypeCount[] | null;
+  /** null where every task has one sample. */
+  samples: SampleSummary | null;
+  /** null where no flaky check ran. */
+  flakyTasks: FlakyTask[] | null;
   slowest: SlowRecord[];
   failedRecords: FailedRecord[];
   /** Seconds per record, in row order: the histogram's data. */
   recordSeconds: number[];
 }
 
+/** What the report cannot show without each optional column. */
+const LIMITATIONS: Record<OptionalColumn, string> = {
+  sample_index: 'no sample_index: each row is taken as sample 0 of its task',
+  split: 'no split: pass rate by split not shown',
+  model: 'no model: the model is not named',
+  status: 'no status: records that failed after retries cannot be told from wrong ones',
+  test_results: 'no test_results (per-test verdicts): why records did not pass is not shown',
+  execution_time: 'no execution_time: times are generation time only',
+};
+
 /** Label for records that could not be generated or judged. */
 export const NOT_JUDGED = 'not judged';
 
 const SPLIT_ORDER: readonly Split[] = ['prompt', 'test', 'validation', 'train'];
 
-/** Builds the report of a dataset's rows; `slowestCount` limits the slowest-records list. */
-export function buildDatasetReport(rows: readonly ReportRow[], source: string, slowestCount = 10): DatasetReport {
+/** One line per absent column: what the report cannot show without it. */
+export function limitationsOf(absent: readonly OptionalColumn[]): string[] {
+  return absent.map((column) => LIMITATIONS[column]);
+}
+
+/** The models that produced the rows, sorted; none where the dataset does not name them. */
+export function modelsOf(rows: readonly ReportRow[]): string[] {
+  return [...new Set(rows.flatMap((row) => (row.model === null ? [] : [row.model])))].sort();
+}
+
+/** Builds the report of a dataset; `slowestCount` limits the slowest-records list. */
+export function buildDatasetReport(dataset: ReportDataset, slowestCount = 10): DatasetReport {
+  const { rows, source } = dataset;
   const passed = rows.filter((row) => row.status === 'ok' && row.is_correct).length;
   const failedRows = rows.filter((row) => row.status === 'failed');
   const seconds = (row: ReportRow) => row.generation_time + row.execution_time;
   return {
     source,
-    models: [...new Set(rows.map((row) => row.model))].sort(),
+    models: modelsOf(rows),
     records: rows.length,
     passed,
     wrong: rows.length - passed - failedRows.length,
     failed: failedRows.length,
     passRate: rate(passed, rows.length),
-    bySplit: SPLIT_ORDER.flatMap((split) => {
+    limitations: limitationsOf(dataset.absent),
+    bySplit: dataset.absent.includes('split') ? null : SPLIT_ORDER.flatMap((split) => {
       const inSplit = rows.filter((row) => row.split === split);
       if (inSplit.length === 0) return [];
       const splitPassed = inSplit.filter((row) => row.status === 'ok' && row.is_correct).length;
       return [{ split, records: inSplit.length, passed: splitPassed, passRate: rate(splitPassed, inSplit.length) }];
     }),
-    errorTypes: countErrorTypes(rows),
+    errorTypes: dataset.absent.includes('test_results') ? null : countErrorTypes(rows),
+    samples: summariseSamples(taskTallies(rows)),
+    flakyTasks: flakyTasks(rows),
     slowest: [...rows]
       .sort((a, b) => seconds(b) - seconds(a))
       .slice(0, slowestCount)
@@ -120,7 +136,7 @@ function countErrorTypes(rows: readonly ReportRow[]): ErrorTypeCount[] {
     const errorType =
       row.status === 'failed'
         ? NOT_JUDGED
-        : (row.test_results.find((result) => !result.passed)?.error_type ?? 'no tests passed');
+        : (row.test_results?.find((result) => !result.passed)?.error_type ?? 'no tests passed');
     counts.set(errorType, (counts.get(errorType) ?? 0) + 1);
   }
   return [...counts]

@@ -1,64 +1,76 @@
 import type { DatasetReport } from './dataset-report.js';
 import { escapeHtml } from './html-escape.js';
-import { percent, taskLabel } from './report-text.js';
-import { barChartSvg, histogramBins, histogramSvg } from './svg-charts.js';
+import { htmlList, htmlPage, htmlTable } from './html-page.js';
+import { barChartSvg, countBarsSvg, histogramBins, histogramSvg } from './svg-charts.js';
+import type { FlakyTask, SampleSummary } from './task-samples.js';
+import { percent, samplesPerTask, taskLabel } from './text-format.js';
 
 const HISTOGRAM_BINS = 20;
 
-/**
- * The report as one self-contained HTML page (inline CSS and SVG, no scripts, nothing fetched), so it can
- * be mailed or attached to a paper's supplementary material and still open years later.
- */
+/** The report of one dataset as a self-contained HTML page with inline SVG charts. */
 export function renderReportHtml(report: DatasetReport): string {
-  const splitChart = barChartSvg(
-    report.bySplit.map((s) => ({ label: s.split, fraction: s.passRate, caption: `${percent(s.passRate)} (${s.passed}/${s.records})` })),
-    'Pass rate by split',
-  );
+  const withSplit = report.bySplit !== null;
+  const split = (r: { split: string | null }) => (withSplit ? [r.split ?? ''] : []);
   const timeChart = histogramSvg(histogramBins(report.recordSeconds, HISTOGRAM_BINS), 'Time per record', 's');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>mbpp-stream report: ${escapeHtml(report.source)}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; color: #222; }
-table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
-th, td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.75rem; text-align: left; vertical-align: top; }
-td.n { text-align: right; font-variant-numeric: tabular-nums; }
-.headline { font-size: 1.25rem; }
-figure { margin: 1rem 0; }
-</style>
-</head>
-<body>
-<h1>MBPP dataset report</h1>
-<p>${escapeHtml(report.source)} &middot; model: ${escapeHtml(report.models.join(', ') || '(none)')}</p>
+  return htmlPage(
+    `mbpp-stream report: ${report.source}`,
+    `<h1>MBPP dataset report</h1>
+<p>${escapeHtml(report.source)} &middot; model: ${escapeHtml(report.models.join(', ') || '(not recorded)')}</p>
 <p class="headline"><strong>${percent(report.passRate)}</strong> passed: ${report.passed} of ${report.records} records;
 ${report.wrong} wrong, ${report.failed} failed after retries.</p>
-<h2>Pass rate by split</h2>
-<figure>${splitChart}</figure>
-${htmlTable(['split', 'records', 'passed', 'pass rate'], report.bySplit.map((s) => [s.split, s.records, s.passed, percent(s.passRate)]))}
+${limitationsHtml(report.limitations)}
+${report.bySplit ? splitHtml(report.bySplit) : ''}
+${report.samples ? samplesHtml(report.samples) : ''}
 <h2>Time per record</h2>
 <figure>${timeChart}</figure>
-<h2>Why records did not pass</h2>
+${
+  report.errorTypes
+    ? `<h2>Why records did not pass</h2>
 <p>By the error type of each record's first failing test.</p>
-${htmlTable(['error type', 'records'], report.errorTypes.map((e) => [e.errorType, e.records]))}
+${htmlTable(['error type', 'records'], report.errorTypes.map((e) => [e.errorType, e.records]))}`
+    : ''
+}
+${report.flakyTasks ? flakyHtml(report.flakyTasks) : ''}
 <h2>Slowest records</h2>
 ${htmlTable(
-  ['task', 'split', 'seconds', 'generation', 'execution'],
-  report.slowest.map((r) => [taskLabel(r), r.split, r.seconds.toFixed(2), r.generation_time.toFixed(2), r.execution_time.toFixed(2)]),
+  ['task', ...(withSplit ? ['split'] : []), 'seconds', 'generation', 'execution'],
+  report.slowest.map((r) => [taskLabel(r), ...split(r), r.seconds.toFixed(2), r.generation_time.toFixed(2), r.execution_time.toFixed(2)]),
 )}
 <h2>Failed records (${report.failedRecords.length})</h2>
-${htmlTable(['task', 'split', 'attempts', 'error'], report.failedRecords.map((r) => [taskLabel(r), r.split, r.attempts, r.error]))}
-</body>
-</html>
-`;
+${htmlTable(['task', ...(withSplit ? ['split'] : []), 'attempts', 'error'], report.failedRecords.map((r) => [taskLabel(r), ...split(r), r.attempts, r.error]))}`,
+  );
 }
 
-function htmlTable(header: string[], rows: (string | number)[][]): string {
-  if (rows.length === 0) return '<p>none</p>';
-  const head = header.map((title) => `<th>${escapeHtml(title)}</th>`).join('');
-  const body = rows
-    .map((row) => `<tr>${row.map((cell) => (typeof cell === 'number' ? `<td class="n">${cell}</td>` : `<td>${escapeHtml(cell)}</td>`)).join('')}</tr>`)
-    .join('\n');
-  return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+export function limitationsHtml(limitations: readonly string[]): string {
+  if (limitations.length === 0) return '';
+  return `<p class="note">Not shown: this dataset lacks columns the report reads (the original pipeline wrote fewer).</p>\n${htmlList(limitations)}`;
+}
+
+function splitHtml(bySplit: NonNullable<DatasetReport['bySplit']>): string {
+  const chart = barChartSvg(
+    bySplit.map((s) => ({ label: s.split, fraction: s.passRate, caption: `${percent(s.passRate)} (${s.passed}/${s.records})` })),
+    'Pass rate by split',
+  );
+  return `<h2>Pass rate by split</h2>
+<figure>${chart}</figure>
+${htmlTable(['split', 'records', 'passed', 'pass rate'], bySplit.map((s) => [s.split, s.records, s.passed, percent(s.passRate)]))}`;
+}
+
+function samplesHtml(samples: SampleSummary): string {
+  const chart = countBarsSvg(
+    samples.tasksByCorrect.map((tasks, correct) => ({ label: String(correct), count: tasks })),
+    'Tasks by number of correct samples',
+  );
+  return `<h2>pass@k</h2>
+<p>${samplesPerTask(samples)}, ${samples.tasks} tasks. Unbiased estimator of Chen et al. (2021), mean over tasks; k up to the fewest samples a task has.</p>
+${htmlTable(['k', 'pass@k'], samples.passAtK.map((p) => [p.k, percent(p.value)]))}
+<h2>Tasks by number of correct samples</h2>
+<figure>${chart}</figure>`;
+}
+
+/** `where` qualifies the heading, e.g. " in A". */
+export function flakyHtml(tasks: readonly FlakyTask[], where = ''): string {
+  return `<h2>Flaky tasks${escapeHtml(where)} (${tasks.length})</h2>
+<p>A sample's verdict changed when re-run under other hash seeds.</p>
+${htmlTable(['task', 'flaky samples', 'samples'], tasks.map((t) => [String(t.task_id), t.flakySamples, t.samples]))}`;
 }

@@ -10,6 +10,20 @@ export interface Bar {
   caption: string;
 }
 
+export interface CountBar {
+  label: string;
+  count: number;
+  /** Fill colour; blue by default. */
+  colour?: string;
+}
+
+/** One group of bars, one per series (e.g. "pass@10": run A, run B). */
+export interface BarGroup {
+  label: string;
+  /** 0..1, one per series. */
+  fractions: number[];
+}
+
 export interface HistogramBin {
   from: number;
   to: number;
@@ -39,6 +53,63 @@ export function barChartSvg(bars: readonly Bar[], title: string): string {
   });
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((t) => yTick(MARGIN.top + PLOT_H * (1 - t), `${t * 100}%`));
   return frame(title, [...ticks, ...body]);
+}
+
+/** Labelled bars of counts (tasks by correct samples, tasks by outcome); labels thin out past 30 bars. */
+export function countBarsSvg(bars: readonly CountBar[], title: string): string {
+  const highest = Math.max(1, ...bars.map((bar) => bar.count));
+  const slot = PLOT_W / Math.max(1, bars.length);
+  const barWidth = Math.min(96, slot * 0.7);
+  const labelEvery = Math.ceil(bars.length / 30);
+  const body = bars.map((bar, i) => {
+    const height = (PLOT_H * bar.count) / highest;
+    const x = MARGIN.left + slot * i + (slot - barWidth) / 2;
+    const y = MARGIN.top + PLOT_H - height;
+    const centre = x + barWidth / 2;
+    const shown = i % labelEvery === 0;
+    return (
+      `<rect x="${r(x)}" y="${r(y)}" width="${r(barWidth)}" height="${r(height)}" fill="${escapeHtml(bar.colour ?? '#3b7dd8')}"><title>${escapeHtml(`${bar.label}: ${bar.count}`)}</title></rect>` +
+      // Counts above the bars only while they fit their slots.
+      (bars.length <= 20 ? `<text x="${r(centre)}" y="${r(y - 6)}" text-anchor="middle">${bar.count}</text>` : '') +
+      (shown ? `<text x="${r(centre)}" y="${MARGIN.top + PLOT_H + 18}" text-anchor="middle">${escapeHtml(bar.label)}</text>` : '')
+    );
+  });
+  const ticks = [0, 0.5, 1].map((t) => yTick(MARGIN.top + PLOT_H * (1 - t), String(Math.round(highest * t))));
+  return frame(title, [...ticks, ...body]);
+}
+
+const SERIES_COLOURS = ['#3b7dd8', '#d8813b', '#4a9e5c', '#8e5cc4'];
+
+/** Groups of side-by-side bars on a 0-100% axis, one colour per series, with a legend (run A against run B). */
+export function groupedBarsSvg(groups: readonly BarGroup[], series: readonly string[], title: string): string {
+  const slot = PLOT_W / Math.max(1, groups.length);
+  const barWidth = Math.min(72, (slot * 0.8) / Math.max(1, series.length));
+  const body = groups.flatMap((group, g) => {
+    const start = MARGIN.left + slot * g + (slot - barWidth * series.length) / 2;
+    const bars = series.map((name, s) => {
+      const fraction = group.fractions[s] ?? 0;
+      const height = PLOT_H * Math.min(1, Math.max(0, fraction));
+      const x = start + barWidth * s;
+      const y = MARGIN.top + PLOT_H - height;
+      const caption = `${(100 * fraction).toFixed(1)}%`;
+      return (
+        `<rect x="${r(x)}" y="${r(y)}" width="${r(barWidth - 2)}" height="${r(height)}" fill="${SERIES_COLOURS[s % SERIES_COLOURS.length]}"><title>${escapeHtml(`${name}, ${group.label}: ${caption}`)}</title></rect>` +
+        `<text x="${r(x + (barWidth - 2) / 2)}" y="${r(y - 6)}" text-anchor="middle">${caption}</text>`
+      );
+    });
+    const label = `<text x="${r(MARGIN.left + slot * g + slot / 2)}" y="${MARGIN.top + PLOT_H + 18}" text-anchor="middle">${escapeHtml(group.label)}</text>`;
+    return [...bars, label];
+  });
+  const legend = series.map((name, s) => {
+    const x = MARGIN.left + s * (PLOT_W / series.length);
+    const y = HEIGHT - 12;
+    return (
+      `<rect x="${r(x)}" y="${y - 10}" width="12" height="12" fill="${SERIES_COLOURS[s % SERIES_COLOURS.length]}"/>` +
+      `<text x="${r(x + 18)}" y="${y}">${escapeHtml(name)}</text>`
+    );
+  });
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((t) => yTick(MARGIN.top + PLOT_H * (1 - t), `${t * 100}%`));
+  return frame(title, [...ticks, ...body, ...legend]);
 }
 
 /** Equal-width bins from the smallest to the largest value; one bin when all values are equal. */

@@ -99,6 +99,9 @@ export class JudgingLog {
     openLogs.delete(this);
     try {
       writeSync(fd, encodeJournalLine({ kind: 'end', how } satisfies JudgingLine));
+    } catch {
+      // Best effort, so closing the store goes on: without the line this attempt reads as killed, which makes
+      // suspects only of programs still in the sandbox, and at a close there are none.
     } finally {
       closeSync(fd);
     }
