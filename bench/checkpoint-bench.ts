@@ -67,6 +67,8 @@ function syntheticResult(index: number): GenerationResult {
     test_results: [{ passed: true, error_type: null, message: null }],
     challenge_test_results: null,
     is_correct: index % 3 !== 0,
+    flaky: null,
+    flaky_check: null,
     generation_time: 0.001,
     execution_time: 0.001,
     prompt_tokens: 60,

@@ -62,8 +62,25 @@ export interface TestResult {
   message: string | null;
 }
 
+/** One hash seed's outcome in a flaky check (`--flaky-check K`). */
+export interface SeedOutcome {
+  hash_seed: number;
+  passed_tests: number;
+  is_correct: boolean;
+}
+
+/** A program judged under several hash seeds: whether its verdicts differed, and each seed's outcome. */
+export interface FlakyCheck {
+  /** True when some test's verdict differs between seeds. */
+  flaky: boolean;
+  /** The run's own seed first. */
+  seeds: SeedOutcome[];
+}
+
 export interface Executed extends Generated {
   testResults: TestResult[];
+  /** Set when the program was judged under several hash seeds. */
+  flakyCheck?: FlakyCheck;
   /** Results of `challenge_test_list`, when requested. */
   challengeResults?: TestResult[];
   /** Seconds spent executing. */
@@ -94,6 +111,10 @@ export interface GenerationResult {
   test_results: TestResult[];
   challenge_test_results: TestResult[] | null;
   is_correct: boolean;
+  /** Whether the verdicts differed across the hash seeds of a flaky check; null when none was run. `is_correct` is the run's own seed's. */
+  flaky: boolean | null;
+  /** Each seed's outcome in the flaky check, the run's own seed first; null when none was run. */
+  flaky_check: SeedOutcome[] | null;
   generation_time: number;
   execution_time: number;
   prompt_tokens: number | null;

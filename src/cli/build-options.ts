@@ -35,6 +35,10 @@ export interface BuildArgs {
   chat: boolean;
   sandbox: 'auto' | 'bwrap' | 'rlimit' | 'none';
   workers?: number;
+  python?: string;
+  hashSeed: number;
+  flakyCheck: number;
+  allowUncontained: boolean;
   challengeTests: boolean;
   fresh: boolean;
   runId?: string;
@@ -91,6 +95,25 @@ export function withBuildOptions<T>(y: Argv<T>): Argv<T & BuildArgs> {
       describe: 'Isolation for generated code; none is unsafe',
     })
     .option('workers', { type: 'number', describe: 'Parallel Python executions (default: cores)' })
+    .option('python', {
+      type: 'string',
+      describe: 'Interpreter that judges the code, e.g. a venv\'s bin/python (else $MBPP_STREAM_PYTHON, then python3)',
+    })
+    .option('hash-seed', {
+      type: 'number',
+      default: 0,
+      describe: 'PYTHONHASHSEED (and random seed) judged code runs with, so labels are the same in every run',
+    })
+    .option('flaky-check', {
+      type: 'number',
+      default: 1,
+      describe: 'Judge each program under K hash seeds; K >= 2 adds the flaky and flaky_check columns',
+    })
+    .option('allow-uncontained', {
+      type: 'boolean',
+      default: false,
+      describe: 'Run where generated code could kill or signal your other processes (not root, no user namespaces)',
+    })
     .option('challenge-tests', { type: 'boolean', default: false, describe: 'Also run challenge_test_list' })
     .option('fresh', { type: 'boolean', default: false, describe: 'Start the run over; old files are kept aside' })
     .option('run-id', { type: 'string', describe: 'Resume or create this run explicitly' })

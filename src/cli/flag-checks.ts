@@ -1,4 +1,5 @@
 import { InputError } from '../errors.js';
+import { checkHashSeed } from '../sandbox/sandbox-executor.js';
 import type { BuildArgs } from './build-options.js';
 
 type NumericRule = 'index' | 'count' | 'positive' | 'non-negative' | 'integer';
@@ -22,6 +23,8 @@ const NUMERIC_FLAGS: ReadonlyArray<[keyof BuildArgs, string, NumericRule]> = [
   ['sessions', '--sessions', 'count'],
   ['concurrency', '--concurrency', 'count'],
   ['workers', '--workers', 'count'],
+  ['hashSeed', '--hash-seed', 'index'],
+  ['flakyCheck', '--flaky-check', 'count'],
 ];
 
 /** Throws an InputError naming the first numeric flag whose value is not what it must be; absent flags pass. */
@@ -36,6 +39,7 @@ export function checkNumericFlags(args: Partial<BuildArgs>): void {
     if (problem) throw new InputError(`${flag} must be ${problem}, got ${value}`);
   }
   if (args.topP !== undefined && args.topP > 1) throw new InputError(`--top-p must be at most 1, got ${args.topP}`);
+  if (args.hashSeed !== undefined) checkHashSeed(args.hashSeed);
 }
 
 function violation(value: number, rule: NumericRule): string | undefined {

@@ -1,10 +1,12 @@
 import { readNvidiaGpus } from '../monitor/gpu-reader.js';
 import { runPreflight, type PreflightCheck, type PreflightResult } from '../monitor/preflight.js';
 import {
+  containmentCheck,
   cudaProviderCheck,
   diskSpaceCheck,
   estimateRunDiskBytes,
   gpuCheck,
+  judgeImportsCheck,
   machineCheck,
   nodeVersionCheck,
   pathFoundCheck,
@@ -12,6 +14,7 @@ import {
   sandboxCheck,
 } from '../monitor/preflight-checks.js';
 import { chooseIsolation } from '../sandbox/isolation.js';
+import { probeJudgeEnvironment } from '../sandbox/judge-environment.js';
 import { resolvePython, type PythonInstall } from '../sandbox/python.js';
 import type { BuildArgs } from './build-options.js';
 
@@ -36,13 +39,17 @@ function requestedGpus(devices: string | undefined): number[] {
  */
 export async function preflightFor(args: BuildArgs, records: number): Promise<PreflightOutcome> {
   let python: PythonInstall | undefined;
-  const probePython = async () => (python ??= await resolvePython());
+  const probePython = async () => (python ??= await resolvePython(args.python));
   const gpus = requestedGpus(args.devices);
   const wantsCuda = args.backend === 'onnx' && gpus.length > 0;
+  const probeLevel = async () => chooseIsolation(args.sandbox, await probePython());
+  const probeJudge = async () => probeJudgeEnvironment(await probePython(), await probeLevel());
   const checks: PreflightCheck[] = [
     nodeVersionCheck(),
     pythonCheck(probePython),
-    sandboxCheck(async () => chooseIsolation(args.sandbox, await probePython())),
+    sandboxCheck(probeLevel),
+    containmentCheck(probeJudge, args.allowUncontained),
+    judgeImportsCheck(probeJudge),
     machineCheck(),
     diskSpaceCheck(args.outputDir, estimateRunDiskBytes(records * args.samples)),
     gpuCheck(gpus, () => readNvidiaGpus()),

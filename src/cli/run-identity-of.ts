@@ -17,6 +17,8 @@ export function runIdentityOf(
   const generation: Record<string, JsonValue> = {
     samples: args.samples,
     challengeTests: args.challengeTests,
+    hashSeed: args.hashSeed,
+    flakyCheck: args.flakyCheck,
     maxNewTokens: args.maxNewTokens ?? null,
     temperature: args.temperature ?? null,
     topP: args.topP ?? null,

@@ -14,6 +14,7 @@ import { RunLogger } from '../monitor/run-logger.js';
 import { collectVersions, type RunVersions } from '../monitor/run-versions.js';
 import { extractCode } from '../prompt/code-extraction.js';
 import { recordKey, type GenerationResult, type Prompted } from '../records.js';
+import { flakyCheckSeeds } from '../sandbox/flaky-check.js';
 import { createExecutor, type SandboxExecutor } from '../sandbox/sandbox-executor.js';
 import { buildPipeline } from '../streams/build-pipeline.js';
 import { culpritRow, triageAfterCrashes } from '../streams/crash-triage.js';
@@ -129,7 +130,13 @@ export class RunSession {
     try {
       const opened = await plan.openBackend();
       held.backend = opened.backend;
-      const executor = await createExecutor({ isolation: args.sandbox, workers: args.workers, python: preflight.python?.executable });
+      const executor = await createExecutor({
+        isolation: args.sandbox,
+        workers: args.workers,
+        python: preflight.python?.executable,
+        hashSeed: args.hashSeed,
+        allowUncontained: args.allowUncontained,
+      });
       held.executor = executor;
       const notices = noticesOf(plan.inputs, opened, executor);
       const identity = runIdentityOf(args, location.sha256, template.text, opened.backend);
@@ -277,6 +284,7 @@ export class RunSession {
                 },
               },
               challengeTests: args.challengeTests,
+              flakySeeds: flakyCheckSeeds(args.hashSeed, args.flakyCheck),
               memoryCleanup: opened.memoryCleanup,
               enterSandbox: (generated) => store.enterSandbox(generated),
               judgeAlone: store.crashSuspects(),

@@ -13,12 +13,13 @@ import {
   Schema,
   Struct,
   Table,
+  Uint32,
   Utf8,
   vectorFromArray,
   type DataType,
 } from 'apache-arrow';
 import { InputError } from '../errors.js';
-import type { GenerationResult, RecordStatus, Split, TestResult } from '../records.js';
+import type { GenerationResult, RecordStatus, SeedOutcome, Split, TestResult } from '../records.js';
 
 const testResultType = new Struct([
   new Field('passed', new Bool(), false),
@@ -28,6 +29,18 @@ const testResultType = new Struct([
 
 const stringList = () => new List(new Field('item', new Utf8(), false));
 const testResultList = () => new List(new Field('item', testResultType, false));
+const seedOutcomeList = () =>
+  new List(
+    new Field(
+      'item',
+      new Struct([
+        new Field('hash_seed', new Uint32(), false),
+        new Field('passed_tests', new Int32(), false),
+        new Field('is_correct', new Bool(), false),
+      ]),
+      false,
+    ),
+  );
 
 /** One column per `GenerationResult` field, in declaration order; the key set is checked against the type. */
 const columns: { [K in keyof GenerationResult]-?: { type: DataType; nullable: boolean } } = {
@@ -49,6 +62,8 @@ const columns: { [K in keyof GenerationResult]-?: { type: DataType; nullable: bo
   test_results: { type: testResultList(), nullable: false },
   challenge_test_results: { type: testResultList(), nullable: true },
   is_correct: { type: new Bool(), nullable: false },
+  flaky: { type: new Bool(), nullable: true },
+  flaky_check: { type: seedOutcomeList(), nullable: true },
   generation_time: { type: new Float64(), nullable: false },
   execution_time: { type: new Float64(), nullable: false },
   prompt_tokens: { type: new Int32(), nullable: true },
@@ -69,7 +84,8 @@ export const generationResultSchema = new Schema(
 
 /** A row with exactly the dataset's columns, in schema order (also the JSON twin's key order). */
 export function toDatasetRow(row: GenerationResult): GenerationResult {
-  return Object.fromEntries(resultColumnNames.map((name) => [name, row[name]])) as unknown as GenerationResult;
+  // `?? null`: rows journaled before a column existed lack it.
+  return Object.fromEntries(resultColumnNames.map((name) => [name, row[name] ?? null])) as unknown as GenerationResult;
 }
 
 /** Rows -> Arrow table with `generationResultSchema`. */
@@ -110,6 +126,8 @@ export function tableToResults(table: Table, source: string): GenerationResult[]
         read.testResults('challenge_test_results', i),
       ),
       is_correct: read.boolean('is_correct', i),
+      flaky: read.optional('flaky', i, () => read.boolean('flaky', i)),
+      flaky_check: read.optional('flaky_check', i, () => read.seedOutcomes('flaky_check', i)),
       generation_time: read.number('generation_time', i),
       execution_time: read.number('execution_time', i),
       prompt_tokens: read.nullable('prompt_tokens', i, () => read.number('prompt_tokens', i)),
@@ -166,6 +184,21 @@ class ColumnReader {
       }
       return { passed, error_type: error_type as string | null, message: message as string | null };
     });
+  }
+
+  seedOutcomes(column: string, row: number): SeedOutcome[] {
+    return this.list(column, row).map((item) => {
+      const { hash_seed, passed_tests, is_correct } = (item as { toJSON?: () => Record<string, unknown> }).toJSON?.() ?? {};
+      if (typeof hash_seed !== 'number' || typeof passed_tests !== 'number' || typeof is_correct !== 'boolean') {
+        throw this.mistyped(column, row, 'a list of {hash_seed, passed_tests, is_correct}', item);
+      }
+      return { hash_seed, passed_tests, is_correct };
+    });
+  }
+
+  /** Like `nullable`, for a column that datasets written before it existed lack. */
+  optional<T>(column: string, row: number, read: () => T): T | null {
+    return this.table.getChild(column) === null ? null : this.nullable(column, row, read);
   }
 
   /** `null` for a null cell, else what `read` makes of it. */

@@ -2,6 +2,7 @@ import { statfs, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { IsolationLevel } from '../sandbox/executor.js';
+import { containmentRefusal, describeModules, type JudgeEnvironment } from '../sandbox/judge-environment.js';
 import type { GpuReader } from './gpu-reader.js';
 import type { PreflightCheck } from './preflight.js';
 import { formatBytes, formatGib } from './byte-format.js';
@@ -44,6 +45,34 @@ export function sandboxCheck(detect: () => Promise<IsolationLevel>): PreflightCh
         return { status: 'warn', detail: 'rlimit only (process limits, no namespaces): install bubblewrap for isolation' };
       }
       return { status: 'warn', detail: 'none: generated code runs unisolated (explicitly requested)' };
+    },
+  };
+}
+
+/** How judged code is kept from the user's other processes; a fail where it is not and the user has not opted in. */
+export function containmentCheck(probe: () => Promise<JudgeEnvironment>, allowUncontained: boolean): PreflightCheck {
+  return {
+    name: 'containment',
+    run: async () => {
+      const judge = await probe();
+      if (judge.containment === 'sandbox-uid') return { status: 'ok', detail: 'judged code runs as a uid of its own: it cannot signal your processes' };
+      if (judge.containment === 'pid-namespace') {
+        return { status: 'ok', detail: 'a user and pid namespace per program: it cannot signal the builder or your processes' };
+      }
+      const refusal = containmentRefusal(judge, allowUncontained);
+      if (refusal) return { status: 'fail', detail: refusal };
+      return { status: 'warn', detail: `judged code can signal your processes: ${judge.uncontainedReason ?? 'not contained'}` };
+    },
+  };
+}
+
+/** The interpreter judged code runs in and which common third-party modules it can import (labels depend on it). */
+export function judgeImportsCheck(probe: () => Promise<JudgeEnvironment>): PreflightCheck {
+  return {
+    name: 'judge imports',
+    run: async () => {
+      const judge = await probe();
+      return { status: 'ok', detail: `Python ${judge.version}: ${describeModules(judge.modules)}` };
     },
   };
 }

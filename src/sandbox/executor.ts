@@ -1,4 +1,4 @@
-import type { TestResult } from '../records.js';
+import type { FlakyCheck, TestResult } from '../records.js';
 
 /** A program to judge: the generated code, the problem's setup code, and its assert-tests. */
 export interface ExecutionRequest {
@@ -17,6 +17,8 @@ export interface ExecutionOutcome {
   /** One verdict per entry of `tests`, in order. */
   testResults: TestResult[];
   challengeResults?: TestResult[];
+  /** Set when the program was judged under several hash seeds (`judgeWithFlakyCheck`). */
+  flakyCheck?: FlakyCheck;
   /** Wall seconds for the whole program. */
   executionTime: number;
 }

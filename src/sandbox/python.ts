@@ -27,7 +27,7 @@ const PROBE = 'import sys; print(sys.executable); print(sys.prefix); print(sys.b
 export async function resolvePython(override?: string): Promise<PythonInstall> {
   const fromEnv = process.env[PYTHON_ENV];
   const [command, source] = override
-    ? [override, 'the python option']
+    ? [override, '--python']
     : fromEnv
       ? [fromEnv, `env ${PYTHON_ENV}`]
       : ['python3', 'python3 on PATH'];

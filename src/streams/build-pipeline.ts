@@ -21,7 +21,8 @@ import {
 } from '../operators/index.js';
 import type { PromptTemplate } from '../prompt/prompt-template.js';
 import { recordKey, type Completion, type GenerationResult, type Generated, type Prompted, type SourcedRecord } from '../records.js';
-import type { CodeExecutor } from '../sandbox/executor.js';
+import type { CodeExecutor, ExecutionRequest } from '../sandbox/executor.js';
+import { judgeWithFlakyCheck } from '../sandbox/flaky-check.js';
 import { JudgeAloneGate } from './judge-alone-gate.js';
 import { failedRow, judgedRow } from './result-rows.js';
 
@@ -37,6 +38,8 @@ export interface BuildPipelineConfig {
   autosave?: AutosaveSink;
   /** Run the problems' `challenge_test_list` too. */
   challengeTests?: boolean;
+  /** Hash seeds to judge each program under, the executor's own first (`flakyCheckSeeds`); two or more run a flaky check. */
+  flakySeeds?: readonly number[];
   /** Releases or trims idle inference sessions every `memory_cleanup_frequency` records. */
   memoryCleanup?: () => Promise<unknown>;
   /**
@@ -85,6 +88,7 @@ export function buildPipeline(config: BuildPipelineConfig): OperatorFunction<Pro
   const timeoutMs = hardening.timeout_per_record * 1000;
   const retry = { maxRetries: hardening.max_retries, backoff: hardening.retry_backoff * 1000, scheduler };
   const stopping = config.stopping ?? (() => false);
+  const flakySeeds = config.flakySeeds ?? [];
   const gate = new JudgeAloneGate(config.judgeAlone ?? []);
 
   const generate = (item: Prompted, session: InferenceSession, attempt: number): Observable<GenerationOutcome> => {
@@ -110,15 +114,16 @@ export function buildPipeline(config: BuildPipelineConfig): OperatorFunction<Pro
     return defer(() => {
       executions += 1;
       const leaveSandbox = config.enterSandbox?.(generated);
-      return abortable((signal) =>
-        executor.execute({
+      return abortable((signal) => {
+        const request: ExecutionRequest = {
           code: generated.generatedCode,
           setupCode: record.test_setup_code,
           tests: record.test_list,
           challengeTests: config.challengeTests ? record.challenge_test_list : undefined,
           signal,
-        }),
-      ).pipe(finalize(() => leaveSandbox?.()));
+        };
+        return flakySeeds.length > 1 ? judgeWithFlakyCheck(executor, request, flakySeeds) : executor.execute(request);
+      }).pipe(finalize(() => leaveSandbox?.()));
     }).pipe(
       timeoutPerRecord(timeoutMs, { scheduler }),
       map((outcome) => judgedRow({ ...generated, ...outcome }, backend.model, backend.name, attempts + executions - 1)),

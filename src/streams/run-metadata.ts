@@ -80,8 +80,25 @@ export function runMetadata(input: RunMetadataInput) {
     failed_records: input.failed.map((failed) => ({ ...failed })),
     brought_the_build_down: input.broughtTheBuildDown.map(({ task_id, sample_index }) => ({ task_id, sample_index })),
     missing_generations: input.missingTaskIds,
+    ...flakyTasks(results),
     ...(perProblem ? { pass_at_k: meanPassAtK(perProblem), pass_at_k_by_problem: perProblem } : {}),
     statistics,
     versions: input.versions,
+  };
+}
+
+/** With a flaky check: the records whose verdicts differed between hash seeds, by task. */
+function flakyTasks(results: readonly GenerationResult[]) {
+  const checked = results.filter((row) => row.flaky !== null);
+  if (checked.length === 0) return {};
+  const byTask = new Map<number, number[]>();
+  for (const row of checked) if (row.flaky) byTask.set(row.task_id, [...(byTask.get(row.task_id) ?? []), row.sample_index]);
+  return {
+    flaky_check: {
+      hash_seeds: checked[0]!.flaky_check!.map((outcome) => outcome.hash_seed),
+      records_checked: checked.length,
+      flaky_records: [...byTask.values()].reduce((sum, samples) => sum + samples.length, 0),
+      flaky_tasks: [...byTask].sort(([a], [b]) => a - b).map(([task_id, samples]) => ({ task_id, sample_indices: samples.sort((a, b) => a - b) })),
+    },
   };
 }
