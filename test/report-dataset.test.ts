@@ -47,7 +47,7 @@ function row(task_id: number, split: Split, verdict: 'passed' | 'wrong' | 'faile
     error: verdict === 'failed' ? 'TransientError: endpoint returned 503 <html>' : null,
     flaky: null,
     flaky_check: null,
-  } as GenerationResult;
+  };
 }
 
 const rows: GenerationResult[] = [

@@ -1,7 +1,7 @@
 /**
  * Small datasets for the report tests, written as the files a user hands `report`: this tool's Parquet and JSON
- * twin (optionally with the `flaky` column), and the original Python pipeline's (pandas: Int64 columns, a list
- * column of nullable strings, a JSON array of row objects).
+ * twin, and the original Python pipeline's (pandas: Int64 columns, a list column of nullable strings, a JSON
+ * array of row objects).
  */
 import { writeFile } from 'node:fs/promises';
 import { Bool, Field, Float64, Int64, List, Table, Utf8, vectorFromArray } from 'apache-arrow';
@@ -23,10 +23,7 @@ export interface SampleSpec {
   flaky?: boolean | null;
 }
 
-/**
- * A full dataset row of this tool; only what the report reads varies. Asserted rather than checked against
- * `GenerationResult`, so the fixture builds whether or not that type has the flaky columns yet.
- */
+/** A full dataset row of this tool; only what the report reads varies. */
 export function sampleRow(spec: SampleSpec): GenerationResult {
   const results = spec.correct ? [pass, pass, pass] : [pass, assertionFailure, pass];
   const seconds = spec.seconds ?? 1;
@@ -60,23 +57,14 @@ export function sampleRow(spec: SampleSpec): GenerationResult {
     error: null,
     flaky: spec.flaky ?? null,
     flaky_check: null,
-  } as GenerationResult;
+  };
 }
 
-/**
- * Writes `specs` as this tool's Parquet at `path` (and, with `json`, the JSON twin). A `flaky` column is added
- * when any spec carries one, as a build with the flaky check writes it.
- */
+/** Writes `specs` as this tool's Parquet at `path` and, with `json`, its JSON twin. */
 export async function writeToolDataset(path: string, specs: readonly SampleSpec[], json?: string): Promise<void> {
   const rows = specs.map(sampleRow);
-  let table = resultsToTable(rows);
-  const withFlaky = specs.some((spec) => spec.flaky !== undefined);
-  if (withFlaky) table = table.assign(new Table({ flaky: vectorFromArray(specs.map((s) => s.flaky ?? null), new Bool()) }));
-  await writeParquetFile(path, table);
-  if (json !== undefined) {
-    const jsonRows = rows.map((row, i) => ({ ...toDatasetRow(row), ...(withFlaky ? { flaky: specs[i]!.flaky ?? null } : {}) }));
-    await writeFile(json, JSON.stringify(jsonRows, null, 2));
-  }
+  await writeParquetFile(path, resultsToTable(rows));
+  if (json !== undefined) await writeFile(json, JSON.stringify(rows.map(toDatasetRow), null, 2));
 }
 
 /** One row of the original pipeline's dataset: its eight columns only. */
