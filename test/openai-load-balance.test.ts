@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { firstValueFrom, from, map, toArray } from 'rxjs';
+import { firstValueFrom, from, map, toArray, VirtualAction, VirtualTimeScheduler, type SchedulerLike } from 'rxjs';
 import type { InferenceBackend, InferenceSession } from '../src/inference/backend.js';
 import { createOpenAIBackend } from '../src/inference/openai/index.js';
 import { abortable } from '../src/operators/abortable.js';
@@ -30,6 +30,7 @@ function run(
   taskIds: number[],
   timeoutMs: number,
   config: LoadBalanceConfig<Prompted, Outcome, InferenceSession> = {},
+  clock?: SchedulerLike,
 ): Promise<Outcome[]> {
   return firstValueFrom(
     from(taskIds.map((taskId) => promptedTask(taskId))).pipe(
@@ -37,7 +38,7 @@ function run(
         b.sessions,
         (item, session, attempt) =>
           abortable((signal) => session.generate({ item, signal })).pipe(
-            timeoutPerRecord<Completion>(timeoutMs),
+            timeoutPerRecord<Completion>(timeoutMs, { scheduler: clock }),
             map((completion): Outcome => ({ taskId: item.record.task_id, completion, attempts: attempt })),
           ),
         {
@@ -100,7 +101,13 @@ describe('openai sessions under loadBalance', () => {
   it('cuts a hanging request at the record timeout, closing its connection, and retries it', async () => {
     const mock = await server();
     mock.enqueue({ kind: 'hang' });
-    const outcomes = await run(backend([mock.url], 1), tasks(1), 200);
+    // The record timeout runs on virtual time, moved past the first try's deadline (and no further) once the
+    // hanging request is at the server: the retry then has all the time it needs, however slow the machine.
+    const clock = new VirtualTimeScheduler(VirtualAction, 200);
+    const running = run(backend([mock.url], 1), tasks(1), 200, {}, clock);
+    await mock.waitForRequests(1);
+    clock.flush();
+    const outcomes = await running;
     await mock.waitForClientCloses(1);
     assert.equal(outcomes[0]?.attempts, 2);
     assert.ok(outcomes[0]?.completion);

@@ -62,6 +62,8 @@ export interface MockServer {
   readonly clientCloses: number;
   /** Queues faults for the next requests, one each, in order. */
   enqueue(...faults: MockFault[]): void;
+  /** Resolves once `requests` holds `count` requests. */
+  waitForRequests(count: number): Promise<void>;
   /** Resolves once `clientCloses` reaches `count`. */
   waitForClientCloses(count: number): Promise<void>;
   close(): Promise<void>;
@@ -84,7 +86,8 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
   const faults: MockFault[] = [];
   const requests: MockRequest[] = [];
   const connectionIds = new WeakMap<Socket, number>();
-  const closeWaiters: Array<{ count: number; resolve: () => void }> = [];
+  const requestWaiters: CountWaiter[] = [];
+  const closeWaiters: CountWaiter[] = [];
   let connections = 0;
   let clientCloses = 0;
 
@@ -168,13 +171,11 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
         connection: connectionIds.get(req.socket) ?? -1,
       };
       requests.push(request);
+      release(requestWaiters, requests.length);
       res.on('close', () => {
         if (res.writableFinished) return;
         clientCloses += 1;
-        for (const waiter of closeWaiters.splice(0)) {
-          if (clientCloses >= waiter.count) waiter.resolve();
-          else closeWaiters.push(waiter);
-        }
+        release(closeWaiters, clientCloses);
       });
       const fault = faults.shift();
       if (fault) return actOn(fault, request, res);
@@ -199,14 +200,28 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
       return clientCloses;
     },
     enqueue: (...more) => void faults.push(...more),
-    waitForClientCloses: (count) =>
-      clientCloses >= count ? Promise.resolve() : new Promise<void>((resolve) => closeWaiters.push({ count, resolve })),
+    waitForRequests: (count) => waitFor(requestWaiters, requests.length, count),
+    waitForClientCloses: (count) => waitFor(closeWaiters, clientCloses, count),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+}
+
+type CountWaiter = { count: number; resolve: () => void };
+
+function waitFor(waiters: CountWaiter[], now: number, count: number): Promise<void> {
+  return now >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ count, resolve }));
+}
+
+/** Resolves the waiters whose count `now` has reached; keeps the others. */
+function release(waiters: CountWaiter[], now: number): void {
+  for (const waiter of waiters.splice(0)) {
+    if (now >= waiter.count) waiter.resolve();
+    else waiters.push(waiter);
+  }
 }
 
 /** A prompt for task `taskId`, as the pipeline hands it to a session. */
