@@ -16,11 +16,14 @@ function prompted(taskId: number, prompt: string): Prompted {
   };
 }
 
-const PROMPTS = ['def add(a, b):', 'Write a function to sort a list.', 'x', 'assert f(2) == 4'];
+// Greedy decoding on the tiny model is deterministic: SHORT ends at its EOS after 62 tokens, LONG runs on to the
+// length limit, 2000 tokens, unless it is aborted.
+const SHORT = 'def f():';
+const LONG = 'x';
 
 describe('onnx sessions run in worker threads', () => {
   it('runs each session on its own thread, both at once, leaving the main event loop idle and ticking', async () => {
-    const backend = await OnnxBackend.open({ model: tinyModelDir(), sessions: 2, batchSize: 2, generation: { maxNewTokens: 300 } });
+    const backend = await OnnxBackend.open({ model: tinyModelDir(), sessions: 2, batchSize: 2, generation: { maxNewTokens: 2000 } });
     try {
       const [a, b] = backend.sessions;
       assert.ok(a && b);
@@ -29,22 +32,27 @@ describe('onnx sessions run in worker threads', () => {
       assert.notEqual(a.threadId, b.threadId);
       let ticks = 0;
       const ticker = setInterval(() => ticks++, 1);
-      const signal = new AbortController().signal;
-      const inFlight = new Set<string>();
-      let bothInFlight = false;
+      const stop = new AbortController();
+      const stopped = new DOMException('both short rows are back', 'AbortError');
       const start = performance.eventLoopUtilization();
-      const results = await Promise.all(
-        PROMPTS.map(async (p, i) => {
-          const session = i % 2 === 0 ? a : b;
-          inFlight.add(session.id);
-          if (inFlight.size === 2) bothInFlight = true;
-          return session.generate({ item: prompted(i, p), signal });
-        }),
-      );
+      // Each session gets one batch of a short and a long row. A session's short row coming back shows its worker is
+      // in the middle of that batch; the long rows are stopped only once both short rows are back. Run one after the
+      // other, the first session's long row would end on its own before the second session's short row came back.
+      const longRows = [a, b].map((session, i) => session.generate({ item: prompted(10 + i, LONG), signal: stop.signal }));
+      const shortRows = await Promise.all([a, b].map((session, i) => session.generate({ item: prompted(i, SHORT), signal: new AbortController().signal })));
+      stop.abort(stopped);
+      for (const longRow of longRows) {
+        await assert.rejects(longRow, (error: unknown) => error === stopped, 'a long row was still being generated when both short rows were back');
+      }
       const busy = performance.eventLoopUtilization(start);
       clearInterval(ticker);
-      assert.ok(bothInFlight);
-      assert.deepEqual(new Set(results.map((r) => r.sessionId)), new Set(['onnx-cpu-0', 'onnx-cpu-1']));
+      assert.deepEqual(
+        shortRows.map((r) => [r.sessionId, r.finishReason]),
+        [
+          ['onnx-cpu-0', 'eos'],
+          ['onnx-cpu-1', 'eos'],
+        ],
+      );
       // With the graphs on the main thread it would be busy nearly all the time (utilization ~1); here it mostly waits.
       assert.ok(busy.utilization < 0.5, `main event loop utilization ${busy.utilization.toFixed(2)} during generation`);
       assert.ok(ticks > 0, 'a timer on the main thread fired during generation');
