@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { InputError } from '../src/errors.js';
-import { TransientError, type InferenceBackend, type InferenceSession } from '../src/inference/backend.js';
+import { RecordError, TransientError, type InferenceBackend, type InferenceSession } from '../src/inference/backend.js';
 import { createOpenAIBackend, type OpenAIBackendOptions } from '../src/inference/openai/index.js';
 import type { Completion } from '../src/records.js';
 import { mockServerPool, promptedTask, startMockServer, type MockServerOptions } from './support/openai-mock-server.js';
@@ -178,7 +178,8 @@ describe('openai backend against a vLLM-like server', () => {
       body: { object: 'error', message: "This model's maximum context length is 8192 tokens.", type: 'BadRequestError', code: 400 },
     });
     const tooLong = await rejection(generate(only(backend([mock.url]))));
-    assert.ok(tooLong instanceof Error && !(tooLong instanceof TransientError));
+    assert.ok(tooLong instanceof RecordError, 'a refused prompt fails its record, not the session');
+    assert.ok(!(wrongModel instanceof RecordError), 'a wrong model name is the session failing');
     assert.match(tooLong.message, /HTTP 400: This model's maximum context length/);
   });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defer, finalize, lastValueFrom, map, of, range, toArray, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { TransientError } from '../src/inference/backend.js';
+import { RecordError, TransientError } from '../src/inference/backend.js';
 import { abortable } from '../src/operators/abortable.js';
 import { loadBalance, NoHealthySessionError, type QuarantineNotice } from '../src/operators/load-balance.js';
 
@@ -113,6 +113,40 @@ describe('loadBalance', () => {
       );
       expectObservable(cold('(ab|)').pipe(loadBalance(pool, work))).toBe('-#', undefined, bug);
     });
+  });
+
+  it('fails an item with a RecordError at once: no retry, no strike against its session, which stays in rotation', () => {
+    const notices: Array<QuarantineNotice<FakeSession>> = [];
+    const started: string[] = [];
+    marbles().run(({ cold, expectObservable }) => {
+      const refused = new RecordError('prompt over the context');
+      const balanced = cold('(abcde|)').pipe(
+        loadBalance(
+          [session('only')],
+          (item: string, s, attempt) => {
+            started.push(`${item}#${attempt}`);
+            // One session failure first: the record errors after it must not add to it.
+            if (item === 'a') return cold<string>('-#', undefined, transient);
+            return item === 'e' ? cold('-(x|)').pipe(map(() => 'e ok')) : cold<string>('-#', undefined, refused);
+          },
+          {
+            maxConsecutiveFailures: 2,
+            retry: { maxRetries: 0 },
+            fallback: (item, error, attempts) => `${item} failed after ${attempts}: ${(error as Error).message}`,
+            onQuarantine: (n) => notices.push(n),
+          },
+        ),
+      );
+      expectObservable(balanced).toBe('-abcd(e|)', {
+        a: 'a failed after 1: device busy',
+        b: 'b failed after 1: prompt over the context',
+        c: 'c failed after 1: prompt over the context',
+        d: 'd failed after 1: prompt over the context',
+        e: 'e ok',
+      });
+    });
+    assert.deepStrictEqual(started, ['a#1', 'b#1', 'c#1', 'd#1', 'e#1']);
+    assert.deepStrictEqual(notices, []);
   });
 
   it('takes a session that fails K times in a row out of rotation, says so, and goes on with the rest', () => {

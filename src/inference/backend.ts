@@ -45,3 +45,12 @@ export class TransientError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * A problem with one record itself, not with the session that met it: no generation for it in the replay file,
+ * a prompt the model rejects (over its context, a 4xx for the request), a problem with no reference solution.
+ * It fails that record at once and only that record: no retry, no strike against the session, never the run.
+ */
+export class RecordError extends Error {
+  override readonly name = 'RecordError';
+}

@@ -1,8 +1,8 @@
-import type { InferenceBackend, InferenceSession } from './backend.js';
+import { RecordError, type InferenceBackend, type InferenceSession } from './backend.js';
 
 /**
  * Returns each problem's own reference solution as the "completion". It validates the harness end to end: on a
- * correct harness nearly every record is labelled correct.
+ * correct harness nearly every record is labelled correct. A problem without one fails its own record only.
  */
 export function createReferenceBackend(): InferenceBackend {
   const session: InferenceSession = {
@@ -11,6 +11,7 @@ export function createReferenceBackend(): InferenceBackend {
     concurrency: 64,
     async generate({ item }) {
       const code = item.record.code;
+      if (code.trim() === '') throw new RecordError(`task ${item.record.task_id} has no reference solution (its code field is empty)`);
       return { text: code, code, finishReason: 'stop', sessionId: 'reference' };
     },
   };

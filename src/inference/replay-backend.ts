@@ -1,9 +1,9 @@
 import type { Generations } from '../io/generations-source.js';
-import type { InferenceBackend, InferenceSession } from './backend.js';
+import { RecordError, type InferenceBackend, type InferenceSession } from './backend.js';
 
 /**
  * Serves completions recorded earlier (`--generations FILE`), so existing generations are labelled without a
- * model. A sample the file lacks fails its record with an error naming the file.
+ * model. A sample the file lacks fails its record (a `RecordError` naming the file), never the session.
  */
 export function createReplayBackend(generations: Generations, modelName?: string): InferenceBackend {
   const session: InferenceSession = {
@@ -13,7 +13,7 @@ export function createReplayBackend(generations: Generations, modelName?: string
     async generate({ item }) {
       const completion = generations.get(item.record.task_id, item.sampleIndex);
       if (completion === undefined) {
-        throw new Error(`--generations ${generations.path} has no generation for task ${item.record.task_id} sample ${item.sampleIndex}`);
+        throw new RecordError(`--generations ${generations.path} has no generation for task ${item.record.task_id} sample ${item.sampleIndex}`);
       }
       return { ...completion, sessionId: 'replay' };
     },

@@ -1,4 +1,5 @@
 import { defer, finalize, from, Observable, Subscription, type ObservableInput, type OperatorFunction } from 'rxjs';
+import { RecordError } from '../inference/backend.js';
 import type { OperatorLogger } from './operator-logger.js';
 import { assertPositiveCount } from './positive-count.js';
 import { resolveRetryPolicy, retryDelay, type RetryPolicy } from './retry-policy.js';
@@ -73,7 +74,8 @@ interface PendingItem<T, S> {
  * `concurrency` at once; when all are busy, items wait in arrival order and no work is started for them. A try
  * that fails with a retryable error is retried after a backoff on another session; a session that fails
  * `maxConsecutiveFailures` tries in a row is taken out of rotation (its in-flight items still finish), and the
- * run goes on with the rest — when none is left, the stream errors with `NoHealthySessionError`.
+ * run goes on with the rest — when none is left, the stream errors with `NoHealthySessionError`. A `RecordError`
+ * is the item's own problem, not the session's: the item fails at once (no retry) and the session is not blamed.
  *
  * `work` gets the try number (1-based) so results can carry `attempts`. Results are emitted as they finish.
  * Unsubscribing unsubscribes every try in flight (aborting `abortable` work) and every pending retry.
@@ -164,6 +166,12 @@ export function loadBalance<T, R, S extends BalancedSession>(
       };
 
       const fail = (pending: PendingItem<T, S>, state: SessionState<S>, error: unknown): void => {
+        if (error instanceof RecordError) {
+          // The session answered; what it said is that this item cannot be done. That counts as a working session.
+          state.consecutiveFailures = 0;
+          giveUp(pending, error);
+          return;
+        }
         state.consecutiveFailures += 1;
         state.lastError = error;
         pending.failedOn.add(state);
@@ -192,6 +200,11 @@ export function loadBalance<T, R, S extends BalancedSession>(
           dispatch();
           return;
         }
+        giveUp(pending, error);
+      };
+
+      /** The item is done trying: it becomes a failed record through `fallback`, or ends the stream without one. */
+      const giveUp = (pending: PendingItem<T, S>, error: unknown): void => {
         if (fallback === undefined) {
           subscriber.error(error);
           return;

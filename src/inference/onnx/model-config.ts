@@ -12,6 +12,8 @@ export interface DecoderConfig {
   /** Any of these ends a sequence (gemma-2 lists several: `<eos>`, `<end_of_turn>`). */
   eosTokenIds: number[];
   padTokenId: number | null;
+  /** The context window (`max_position_embeddings`), when the config gives one: prompt and new tokens must fit. */
+  maxPositions: number | null;
 }
 
 type Json = Record<string, unknown>;
@@ -64,5 +66,6 @@ export function parseDecoderConfig(config: Json, configFile: string, generation:
     bosTokenId: single('bos_token_id'),
     eosTokenIds: tokenIds(eos.value, 'eos_token_id', eos.file),
     padTokenId: single('pad_token_id'),
+    maxPositions: config['max_position_embeddings'] === undefined ? null : positiveInt(config, 'max_position_embeddings', configFile),
   };
 }

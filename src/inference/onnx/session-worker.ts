@@ -4,6 +4,7 @@
  * sessions run side by side, and the main thread's event loop stays free during every step.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { RecordError } from '../backend.js';
 import { generateBatch, type SequenceRequest } from './batch-generation.js';
 import { openDecoderGraph, type DecoderGraph } from './ort-session-factory.js';
 import { PromptTokenizer } from './prompt-tokenizer.js';
@@ -32,7 +33,9 @@ async function generate(job: number, sequences: Extract<ToWorker, { kind: 'gener
   const indexOf: number[] = [];
   sequences.forEach((s, index) => {
     try {
-      requests.push({ promptIds: tokenizer.encode(s.prompt), seed: s.seed, signal: controllers[index]?.signal });
+      const promptIds = tokenizer.encode(s.prompt);
+      checkContext(promptIds.length);
+      requests.push({ promptIds, seed: s.seed, signal: controllers[index]?.signal });
       indexOf.push(index);
     } catch (error) {
       send({ kind: 'settled', job, index, outcome: { ok: false, error: serializeError(error) } });
@@ -45,6 +48,17 @@ async function generate(job: number, sequences: Extract<ToWorker, { kind: 'gener
     });
   } finally {
     aborts.delete(job);
+  }
+}
+
+/** A prompt that, with the tokens to generate, would run past the context window fails its own row, before the batch runs. */
+function checkContext(promptTokens: number): void {
+  const context = start.model.config.maxPositions;
+  const needed = promptTokens + start.settings.maxNewTokens;
+  if (context !== null && needed > context) {
+    throw new RecordError(
+      `the prompt is ${promptTokens} tokens: with ${start.settings.maxNewTokens} new tokens that is ${needed}, over the model's context of ${context} (max_position_embeddings)`,
+    );
   }
 }
 

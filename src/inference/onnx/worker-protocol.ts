@@ -1,5 +1,5 @@
 import { InputError } from '../../errors.js';
-import { TransientError } from '../backend.js';
+import { RecordError, TransientError } from '../backend.js';
 import type { GenerationSettings, SequenceResult } from './batch-generation.js';
 import type { DevicePlacement } from './device-spec.js';
 import type { ModelDir } from './model-dir.js';
@@ -58,6 +58,7 @@ export function serializeError(error: unknown): SerializedError {
 export function rebuildError(error: SerializedError): Error {
   if (error.name === 'InputError') return new InputError(error.message, error.exitCode);
   if (error.name === 'TransientError') return new TransientError(error.message, error.retryAfterMs);
+  if (error.name === 'RecordError') return new RecordError(error.message);
   if (error.name === 'AbortError') return new DOMException(error.message, 'AbortError');
   const rebuilt = new Error(error.message);
   if (error.name !== 'Error') Object.defineProperty(rebuilt, 'name', { value: error.name, configurable: true, writable: true });
