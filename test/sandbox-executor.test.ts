@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InputError } from '../src/errors.js';
 import { bwrapUnavailableReason } from '../src/sandbox/isolation.js';
@@ -163,6 +166,40 @@ for (const isolation of ['bwrap', 'rlimit', 'none'] as const) {
     });
   });
 }
+
+describe('a program that kills its sandbox worker (possible only uncontained: --sandbox none)', () => {
+  let executor: SandboxExecutor;
+  before(async () => {
+    executor = await createExecutor({ isolation: 'none', workers: 1, limits: TEST_LIMITS });
+  });
+  after(() => executor.close());
+
+  it('is labelled Killed once it does it again on a fresh worker, and the pool keeps serving', async () => {
+    const outcome = await executor.execute({
+      code: 'import os, signal\nos.kill(os.getppid(), signal.SIGKILL)',
+      setupCode: '',
+      tests: ['assert True', 'assert True'],
+    });
+    for (const result of outcome.testResults) {
+      assert.equal(result.error_type, 'Killed');
+      assert.match(result.message!, /killed its sandbox worker, on a fresh worker again/);
+    }
+    const next = await executor.execute({ code: PROGRAM, setupCode: '', tests: ['assert add_one(1) == 2'] });
+    assert.equal(next.testResults[0]!.passed, true);
+  });
+
+  it('gets its own verdict when the worker died only once (the retry on a fresh worker judges it)', async () => {
+    // Kills its worker the first time only: a worker that failed once is not the program's fault.
+    const marker = join(tmpdir(), `mbpp-kill-once-${process.pid}`);
+    const outcome = await executor.execute({
+      code: `import os, signal\nif not os.path.exists('${marker}'):\n    open('${marker}', 'w').close()\n    os.kill(os.getppid(), signal.SIGKILL)\ndef ok():\n    return 1`,
+      setupCode: '',
+      tests: ['assert ok() == 1', 'assert ok() == 2'],
+    });
+    rmSync(marker, { force: true });
+    assert.deepEqual(outcome.testResults.map((result) => result.error_type), [null, 'AssertionError']);
+  });
+});
 
 describe('sandbox executor options', () => {
   it('rejects bad limits naming the field', () => {
