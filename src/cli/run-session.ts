@@ -1,4 +1,4 @@
-import { from, Subscription, tap } from 'rxjs';
+import { from, Subscription } from 'rxjs';
 import { InputError } from '../errors.js';
 import type { InferenceBackend } from '../inference/backend.js';
 import { AutosaveWriter } from '../io/autosave-writer.js';
@@ -256,7 +256,10 @@ export class RunSession {
       graceMs: GRACE_MS,
       onStopping: (signal) =>
         warn('stopping', `${signal}: no new records start; waiting up to ${GRACE_MS / 1000}s for those in flight (again to exit now)`),
-      onAbandon: () => subscription.unsubscribe(),
+      onAbandon: () => {
+        warn('abandon', `the ${GRACE_MS / 1000}s grace period ran out: the records still in flight are left for the resume`);
+        subscription.unsubscribe();
+      },
     }).install();
     /** What ended the run early: a signal, or an error no retry could fix (every session out of rotation, a full disk…). */
     let fatal: unknown;
@@ -270,7 +273,13 @@ export class RunSession {
               extractCode,
               hardening,
               store: {
-                append: (row) => store.append(row),
+                // Shown as soon as it is durable, not at the end of the stream: a stop that cuts the stream after
+                // the append must not leave the display (and the exit message) a record behind the journal.
+                append: async (row) => {
+                  await store.append(row);
+                  display.record(row);
+                  if (row.status === 'failed') logger.failure(row, row.attempts, row.error);
+                },
                 checkpoint: async (count) => {
                   await store.checkpoint(count);
                   display.checkpoint(count);
@@ -302,10 +311,6 @@ export class RunSession {
                 warn('quarantine', `session ${session.id} taken out of rotation after ${failures} failures; ${healthyLeft} left`),
               logger: logger.logger,
             }),
-            tap((row: GenerationResult) => {
-              display.record(row);
-              if (row.status === 'failed') logger.failure(row, row.attempts, row.error);
-            }),
           )
           .subscribe({ complete: resolve, error: reject });
         subscription.add(resolve);
@@ -321,14 +326,17 @@ export class RunSession {
   /** A signal or a fatal error: every finished record is in the journal; make the stop point quick to resume. */
   private async stopEarly({ stop, fatal }: { stop: GracefulStop; fatal: unknown }, watch: RunWatch, autosaver: AutosaveWriter): Promise<number> {
     const { store, logger } = this.run;
-    const done = store.counts().done;
+    // The message gives the display's counts, so it agrees with the summary above it; the checkpoint takes the
+    // journal's, which with retry-failed also holds the failed records still to redo.
+    const { done, total } = watch.display.counts;
+    const journaled = store.counts().done;
     const why = fatal === undefined ? `stopped by ${stop.receivedSignal}` : `stopped by an error: ${describeError(fatal)}`;
     if (fatal !== undefined) logger.logger.error({ event: 'fatal', err: fatal }, why);
-    await store.checkpoint(done);
-    await autosaver.autosave(done);
+    await store.checkpoint(journaled);
+    await autosaver.autosave(journaled);
     watch.display.finish();
     process.stderr.write(
-      `${why}: ${done}/${this.plan.inputs.work.samples.length} done, journal, checkpoint and autosave saved. ` +
+      `${why}: ${done}/${total} done, journal, checkpoint and autosave saved. ` +
         `Resume with the same command: mbpp-stream ${process.argv.slice(2).join(' ')}\n`,
     );
     return fatal === undefined ? INTERRUPTED_EXIT : 1;
