@@ -8,6 +8,27 @@ import { collect, REPO_ROOT, runCli, startCli } from './support/run-cli.js';
 
 const SAMPLE = join(REPO_ROOT, 'fixtures/mbpp-sample.jsonl');
 
+/** The `--json` events a run printed on stdout. */
+function events(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** The command lines of the processes in process group `pgid` (Linux /proc): whom a signal to the group reaches. */
+async function processGroup(pgid: number): Promise<Map<number, string>> {
+  const members = new Map<number, string>();
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    // Fields after the command name (which may hold spaces and parentheses): state, ppid, pgrp.
+    const stat = await readFile(join('/proc', name, 'stat'), 'utf8').catch(() => '');
+    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) !== pgid) continue;
+    members.set(Number(name), (await readFile(join('/proc', name, 'cmdline'), 'utf8').catch(() => '')).replaceAll('\0', ' ').slice(0, 200));
+  }
+  return members;
+}
+
 /** Resolves once the child's `--json` stream has reported `count` finished records. */
 function recordsReported(child: ReturnType<typeof startCli>, count: number): Promise<number> {
   return new Promise((resolve) => {
@@ -52,6 +73,13 @@ describe('Ctrl+C and SIGTERM during a build', () => {
       });
   }
 
+  /** The run's log file (one per run in this output dir). */
+  async function logText(out: string): Promise<string> {
+    const logs = join(out, 'mbpp_logs');
+    const texts = await Promise.all((await readdir(logs)).map((name) => readFile(join(logs, name), 'utf8')));
+    return texts.join('');
+  }
+
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     it(`${signal}: in-flight records finish, nothing new starts, exit 130 with a resume hint; the same command then completes`, async () => {
       const out = join(dir, signal);
@@ -80,6 +108,53 @@ describe('Ctrl+C and SIGTERM during a build', () => {
       assert.ok(rows.every((row) => row.is_correct === true));
     });
   }
+
+  it('Ctrl+C in a terminal (SIGINT to the whole process group) reaches the builder only: the records in flight finish, exit 130, counts agree; the same command then completes', async () => {
+    const out = join(dir, 'terminal');
+    // The four workers get tasks 1 to 4 first: task 1 answers at once, 2 to 4 sleep, so they are in their workers
+    // when task 1 is reported and the signal comes.
+    const records = (await readFile(SAMPLE, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { task_id: number; code: string });
+    const staggered = join(dir, 'staggered.jsonl');
+    await writeFile(
+      staggered,
+      records
+        .map((record) => JSON.stringify({ task_id: record.task_id, solution: `${[2, 3, 4].includes(record.task_id) ? 'import time\ntime.sleep(1.5)\n' : ''}${record.code}` }))
+        .join('\n'),
+    );
+    const terminalArgs = ['evaluate', '--generations', staggered, '--dataset', SAMPLE, '--output-dir', out, '--json', '--workers', '4'];
+    const child = startCli(terminalArgs, { detached: true });
+    const result = collect(child);
+    await recordsReported(child, 1);
+    // A terminal signals its whole foreground process group: the builder must be alone in it, its sandbox workers
+    // (alive from the start of the run to its end) in groups of their own. tsx's esbuild service is the tests' way
+    // of running the CLI from its sources, not the builder's.
+    const group = await processGroup(child.pid!);
+    process.kill(-child.pid!, 'SIGINT');
+    group.delete(child.pid!);
+    assert.deepEqual([...group.values()].filter((command) => !command.includes('/esbuild --service')), []);
+    const stopped = await result;
+    assert.equal(stopped.code, 130, stopped.stderr);
+    // The sandbox workers lead process groups of their own: the terminal's signal never reached them, so no record
+    // in flight lost its worker and went into an execution retry, and none was left to the grace period to cut.
+    const said = `${stopped.stdout}${stopped.stderr}${await logText(out)}`;
+    assert.doesNotMatch(said, /exited \(SIG/);
+    assert.doesNotMatch(said, /"event":"retry"/);
+    assert.doesNotMatch(said, /grace period ran out/);
+    const journaled = await journalKeys(out);
+    assert.deepEqual(['1:0', '2:0', '3:0', '4:0'].filter((key) => !journaled.includes(key)), [], 'the records in flight finished');
+    const reported = events(stopped.stdout).filter((event) => event.event === 'record').length;
+    const summary = events(stopped.stdout).find((event) => event.event === 'summary');
+    assert.equal(reported, journaled.length, 'every journaled record was reported, and only those');
+    assert.equal(summary?.done, journaled.length);
+    assert.match(stopped.stderr, new RegExp(`stopped by SIGINT: ${journaled.length}/12 done`));
+
+    const resumed = await runCli(terminalArgs);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, new RegExp(`resuming run \\w+: ${journaled.length}/12 done`));
+    const rows = await readRowsIndependently((await latestDataset(out)).parquet);
+    assert.deepEqual(rows.map((row) => row.task_id), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    assert.ok(rows.every((row) => row.is_correct === true && row.attempts === 1));
+  });
 
   it('a second build on the same output dir is refused while the first runs; a lock left by a killed run is taken over', async () => {
     const out = join(dir, 'locked');

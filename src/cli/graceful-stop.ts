@@ -2,6 +2,11 @@
  * Ctrl+C and SIGTERM for a long run. The first signal stops new records from starting and lets those in flight
  * finish for `graceMs`; after that they are abandoned (a resume redoes them). A second signal exits at once:
  * every finished record is already fsync'd in the journal, so the state on disk stays consistent.
+ *
+ * Only the builder hears a signal. A terminal sends Ctrl+C to its whole foreground process group, so every child
+ * a run starts (sandbox workers, nvidia-smi) leads a group of its own: the records in flight finish on live
+ * workers, which the run then closes itself. On an exit at once they go with the builder (their stdin closes,
+ * and they die with their parent).
  */
 export class GracefulStop {
   private signal: NodeJS.Signals | undefined;

@@ -17,14 +17,18 @@ export function runCli(args: readonly string[], options: { env?: NodeJS.ProcessE
   return collect(child);
 }
 
-/** Starts the CLI and hands back the child, for tests that signal or kill it mid-run. */
-export function startCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
+/**
+ * Starts the CLI and hands back the child, for tests that signal or kill it mid-run. `detached` makes it lead a
+ * process group of its own, so `process.kill(-child.pid, signal)` signals the group as a terminal's Ctrl+C does.
+ */
+export function startCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; detached?: boolean } = {}) {
   const main = new URL('../../src/cli/main.ts', import.meta.url).href;
   const script = `const { main } = await import(${JSON.stringify(main)}); process.exitCode = await main(process.argv.slice(1));`;
   return spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, MBPP_STREAM_DATASET: '', XDG_CACHE_HOME: '/nonexistent-cache', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
 }
 
