@@ -219,7 +219,7 @@ describe('sandbox executor options', () => {
   it('names the source of an interpreter that does not run', async () => {
     await assert.rejects(resolvePython('/nonexistent/python3'), (error: unknown) => {
       assert.ok(error instanceof InputError);
-      assert.match(error.message, /'\/nonexistent\/python3' \(from the python option\)/);
+      assert.match(error.message, /'\/nonexistent\/python3' \(from --python\)/);
       return true;
     });
   });

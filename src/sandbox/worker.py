@@ -22,10 +22,11 @@
 # the first test) fails every remaining test the same way.
 #
 # Containment: as root, judged code runs as a uid of its own (one per worker), so kill(-1) and a scan
-# of /proc reach only its own processes. As an ordinary user the child enters a new user and pid
-# namespace and judged code runs as a process inside it, under a tiny init: every pid it can name is
-# its own tree's, kill(-1) and killing its parent reach nothing outside, and the whole namespace dies
-# with that init. Where neither is possible the worker says so in its ready line and the Node side
+# of /proc reach only its own processes. As an ordinary user the worker makes itself the init of new
+# user, pid and mount namespaces with a /proc of their own, and forks judged code in there: every pid
+# judged code can name is its own or the worker's (an init, which signals from inside its namespace
+# do not reach), so kill(-1) and killing its parent reach nothing outside; judged processes hold no
+# capabilities. Where neither is possible the worker says so in its ready line and the Node side
 # refuses to run unless the user opted in.
 #
 # Reproducibility: the worker's string-hash seed comes from PYTHONHASHSEED (set by the Node side,
@@ -139,51 +140,21 @@ def drop_capabilities():
     libc_call("capset", LIBC.capset(header, (ctypes.c_uint32 * 6)()), "capset(none)")
 
 
-def end_like(status):
-    """Ends this process the way the wait status says another one ended (its signal, or its exit code)."""
-    if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        if number not in (signal.SIGKILL, signal.SIGSTOP):
-            signal.signal(number, signal.SIG_DFL)
-        os.kill(os.getpid(), number)
-    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 70)
-
-
-def judge_in_namespaces():
-    """Called in the child once its limits are set. Enters fresh namespaces and forks their init,
-    which forks the process that goes on to run judged code: this returns only in that process. The
-    child and the init stay behind, trusted: the init relays how the judged process ended and the
-    child ends the same way, so the worker reads the judged process's end (and, through wait4, its
-    CPU time) as if it had forked it itself. When the init exits, the kernel kills all that is left
-    in the namespace."""
+def become_namespace_init():
+    """(Not root.) Moves the worker into fresh user, pid and mount namespaces as their init, with a /proc
+    of its own. Every pid judged code can then name is the worker's (init: signals from inside the
+    namespace that it has no handler for never reach it) or one of its own processes. The process that
+    called this stays outside holding nothing: it waits, and ends when the worker ends."""
     enter_namespaces()
-    status_r, status_w = os.pipe()
-    init = os.fork()
-    if init == 0:
-        try:
-            os.close(status_r)
-            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-            mount_private_proc()
-            judged = os.fork()
-            if judged == 0:
-                os.close(status_w)
-                prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-                os.setsid()  # kill(0) and killpg of its own group reach only its own processes
-                drop_capabilities()
-                return
-            while True:
-                pid, status = os.waitpid(-1, 0)  # also reaps what the judged code orphaned
-                if pid == judged:
-                    os.write(status_w, str(status).encode())
-                    break
-        finally:
-            if os.getpid() == 1:
-                os._exit(0)
-        return
-    os.close(status_w)
-    os.waitpid(init, 0)
-    relayed = os.read(status_r, 32)
-    end_like(int(relayed) if relayed else signal.SIGKILL)  # no word from the init: it was killed
+    worker = os.fork()
+    if worker != 0:
+        for fd in (0, 1, 2):
+            os.close(fd)
+        _, status = os.waitpid(worker, 0)
+        os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if not mount_private_proc():
+        raise OSError("cannot mount a /proc for the new pid namespace")
 
 
 def containment():
@@ -201,7 +172,7 @@ def containment():
             enter_namespaces()
             init = os.fork()
             if init == 0:
-                os.write(report_w, b"ok private-proc" if mount_private_proc() else b"ok shared-proc")
+                os.write(report_w, b"ok" if mount_private_proc() else b"no cannot mount a /proc for a new pid namespace")
                 os._exit(0)
             os.waitpid(init, 0)
         except BaseException as error:  # noqa: BLE001 - the reason is the answer
@@ -212,7 +183,7 @@ def containment():
     answer = os.read(report_r, 4096).decode("utf-8", "replace")
     os.close(report_r)
     os.waitpid(pid, 0)
-    if answer.startswith("ok "):
+    if answer == "ok":
         return "pid-namespace", None
     detail = answer[3:] if answer.startswith("no ") else "the probe child died"
     return None, f"not root and no unprivileged user namespaces ({detail})"
@@ -396,7 +367,7 @@ def child_main(program, setup, tests, start, result_fd, output_fd, nonce, workdi
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         if CONTAINMENT == "pid-namespace":
-            judge_in_namespaces()
+            drop_capabilities()  # it holds every capability of the worker's user namespace
         random.seed(HASH_SEED)  # forked children share the worker's state otherwise, which differs per worker
         me = os.getpid()
     except BaseException as error:  # the sandbox could not be set up: never run the code unconfined
@@ -640,22 +611,6 @@ def make_workdir():
 
 
 CPU_CHECK_SECONDS = 1.0
-
-
-def judged_process(child):
-    """Under a pid namespace, the process running judged code: the child's grandchild (child -> init
-    -> judged). None until both exist."""
-    pid = child
-    for _ in range(2):
-        try:
-            with open(f"/proc/{pid}/task/{pid}/children", "rb") as children:
-                listed = children.read().split()
-        except OSError:
-            return None
-        if not listed:
-            return None
-        pid = int(listed[0])
-    return pid
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -695,7 +650,6 @@ def run_batch(program, setup, tests, start, job_id):
     deadline = started + wall
     next_cpu_check = started + CPU_CHECK_SECONDS
     open_fds = {result_r, output_r}
-    judged = pid  # the process whose CPU time counts: under a pid namespace, the child's grandchild
     exited = False
     try:
         while not exited:
@@ -706,9 +660,7 @@ def run_batch(program, setup, tests, start, job_id):
                 break
             if now >= next_cpu_check:
                 next_cpu_check = now + CPU_CHECK_SECONDS
-                if CONTAINMENT == "pid-namespace" and judged == pid:
-                    judged = judged_process(pid) or pid
-                if cpu_time(judged) > batch.cpu_budget + 1:
+                if cpu_time(pid) > batch.cpu_budget + 1:
                     batch.cpu_exceeded = True
                     break  # it ignores SIGXCPU: kill it where a per-test hard limit would have
             ready, _, _ = select.select(list(open_fds) + [pidfd, 0] if not STDIN.closed else list(open_fds) + [pidfd], [], [],
@@ -862,6 +814,8 @@ def main():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.makedirs(WORK_ROOT, exist_ok=True)
     CONTAINMENT, reason = containment()
+    if CONTAINMENT == "pid-namespace":
+        become_namespace_init()
     gc.freeze()  # the warm heap is shared with every child: keep their collections off its pages
     send({"ready": True, "uid": UID, "pid": os.getpid(), "containment": CONTAINMENT, "uncontainedReason": reason})
     while True:
