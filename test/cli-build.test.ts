@@ -127,15 +127,16 @@ describe('mbpp-stream build, end to end', () => {
   });
 
   it('retry-failed redoes exactly the failed records into the same run', async () => {
-    // Task 2's program sleeps past a 1 s record timeout: with no retries it ends as a failed record.
+    // Task 2's program sleeps twice the first run's 5 s record timeout, so it times out however fast the machine is;
+    // with no retries it ends as a failed record. Tasks 1 and 3 take a few ms: 5 s is plenty for them however busy.
     const generations = join(dir, 'slow.jsonl');
-    const slow = `import time\ntime.sleep(3)\n${(await sampleRecord(2)).code}`;
+    const slow = `import time\ntime.sleep(10)\n${(await sampleRecord(2)).code}`;
     const lines = [1, 2, 3].map((taskId) => ({ task_id: taskId, solution: taskId === 2 ? slow : null }));
     const codes = await Promise.all(lines.map(async (line) => line.solution ?? (await sampleRecord(line.task_id)).code));
     await writeFile(generations, lines.map((line, index) => JSON.stringify({ task_id: line.task_id, solution: codes[index] })).join('\n'));
     const out = join(dir, 'retry');
     const common = ['--generations', generations, '--dataset', SAMPLE, '--end', '2', '--output-dir', out, '--max-retries', '0'];
-    const first = await runCli(['evaluate', ...common, '--timeout', '1']);
+    const first = await runCli(['evaluate', ...common, '--timeout', '5']);
     assert.equal(first.code, 0, first.stderr);
     const firstMeta = await readJson<{ failed_records: Array<{ task_id: number; error: string; attempts: number }> }>((await latestDataset(out)).metadata);
     assert.deepEqual(firstMeta.failed_records.map((failed) => failed.task_id), [2]);
@@ -160,15 +161,15 @@ describe('mbpp-stream build, end to end', () => {
     await assert.rejects(readdir(out), { code: 'ENOENT' });
   });
 
-  it('the full MBPP file with the reference backend: 974 rows, 974 task_ids, at least 99% correct', { skip: !FULL && 'set MBPP_STREAM_DATASET' }, async () => {
+  it('the full MBPP file with the reference backend: 974 rows, 974 task_ids, all correct but the three known failures', { skip: !FULL && 'set MBPP_STREAM_DATASET' }, async () => {
     const out = join(dir, 'full');
     const run = await runCli(['build', '--backend', 'reference', '--dataset', FULL!, '--output-dir', out]);
     assert.equal(run.code, 0, run.stderr);
     const rows = await readRowsIndependently((await latestDataset(out)).parquet);
     assert.equal(rows.length, 974);
     assert.equal(new Set(rows.map((row) => row.task_id)).size, 974);
-    const correct = rows.filter((row) => row.is_correct === true).length;
-    assert.ok(correct / 974 >= 0.99, `${correct}/974 correct`);
+    // MBPP's own reference solutions fail their asserts in exactly these tasks; any other failure is ours.
+    assert.deepEqual(rows.filter((row) => row.is_correct !== true).map((row) => row.task_id), [341, 596, 642]);
     const splits = new Map<unknown, number>();
     for (const row of rows) splits.set(row.split, (splits.get(row.split) ?? 0) + 1);
     assert.deepEqual(Object.fromEntries(splits), { prompt: 10, test: 500, validation: 90, train: 374 });
