@@ -8,6 +8,8 @@ import { REPO_ROOT, runCli } from './support/run-cli.js';
 
 const SAMPLE = join(REPO_ROOT, 'fixtures/mbpp-sample.jsonl');
 const FULL = process.env.MBPP_STREAM_DATASET;
+/** Real model generations for the test split (7 runs x 500 tasks), kept outside the project. */
+const REAL_GENERATIONS = process.env.MBPP_STREAM_REAL_GENERATIONS;
 
 describe('mbpp-stream build, end to end', () => {
   let dir: string;
@@ -67,32 +69,78 @@ describe('mbpp-stream build, end to end', () => {
     await remove(out, { recursive: true, force: true });
   });
 
-  it('replay and evaluate: label wrong code wrong, accept both generation styles, fail what is missing', async () => {
+  it('build --backend replay: the flags select; every sample the file lacks is one failed record, however many in a row', async () => {
     const generations = join(dir, 'generations.jsonl');
     const lines = [
-      // task 1 right (raw completion with a fence), task 2 wrong, task 3 EvalPlus style right, task 4 missing.
+      // task 1 right (raw completion with a fence), task 2 wrong, task 3 EvalPlus style right; tasks 4-8 missing.
       { task_id: 1, completion: 'Here you go:\n```python\ndef digit_sum(n):\n    return sum(int(d) for d in str(n))\n```\n' },
       { task_id: 2, completion: 'def count_vowels(s):\n    return 0\n' },
       { task_id: 'Mbpp/3', solution: (await sampleRecord(3)).code },
     ];
     await writeFile(generations, lines.map((line) => JSON.stringify(line)).join('\n'));
-    for (const command of [['build', '--backend', 'replay'], ['evaluate']]) {
-      const out = join(dir, `replay-${command[0]}`);
-      const run = await runCli([...command, '--generations', generations, '--dataset', SAMPLE, '--end', '3', '--output-dir', out]);
-      assert.equal(run.code, 0, run.stderr);
-      assert.match(run.stderr, /nothing for 1 selected task\(s\): 4/);
-      const rows = await readRowsIndependently((await latestDataset(out)).parquet);
-      const byTask = new Map(rows.map((row) => [row.task_id, row]));
-      assert.equal(byTask.get(1)?.is_correct, true);
-      assert.equal(byTask.get(2)?.is_correct, false);
-      assert.equal(byTask.get(2)?.status, 'ok');
-      assert.ok((byTask.get(2)?.test_errors as string[]).length > 0);
-      assert.equal(byTask.get(3)?.is_correct, true);
-      assert.equal(byTask.get(4)?.status, 'failed');
-      assert.match(String(byTask.get(4)?.error), /no generation for task 4/);
-      const metadata = await readJson<{ failed_records: Array<{ task_id: number; attempts: number }> }>((await latestDataset(out)).metadata);
-      assert.deepEqual(metadata.failed_records.map((failed) => failed.task_id), [4]);
+    const out = join(dir, 'replay-build');
+    // Five missing in a row: more than the 3 failures that would take the only session out of rotation.
+    const run = await runCli(['build', '--backend', 'replay', '--generations', generations, '--dataset', SAMPLE, '--end', '7', '--output-dir', out]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /nothing for 5 selected task\(s\): 4, 5, 6, 7, 8/);
+    assert.doesNotMatch(run.stderr, /out of rotation/);
+    const rows = await readRowsIndependently((await latestDataset(out)).parquet);
+    const byTask = new Map(rows.map((row) => [row.task_id, row]));
+    assert.deepEqual([...byTask.keys()], [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.equal(byTask.get(1)?.is_correct, true);
+    assert.equal(byTask.get(2)?.is_correct, false);
+    assert.equal(byTask.get(2)?.status, 'ok');
+    assert.ok((byTask.get(2)?.test_errors as string[]).length > 0);
+    assert.equal(byTask.get(3)?.is_correct, true);
+    for (const taskId of [4, 5, 6, 7, 8]) {
+      assert.equal(byTask.get(taskId)?.status, 'failed');
+      assert.match(String(byTask.get(taskId)?.error), new RegExp(`RecordError: --generations .* has no generation for task ${taskId} sample 0`));
     }
+    const metadata = await readJson<{ failed_records: Array<{ task_id: number; attempts: number }> }>((await latestDataset(out)).metadata);
+    assert.deepEqual(metadata.failed_records.map((failed) => [failed.task_id, failed.attempts]), [[4, 1], [5, 1], [6, 1], [7, 1], [8, 1]]);
+  });
+
+  it('evaluate: exactly the (task, sample) pairs of an EvalPlus-style file, in task order, samples counted from the file', async () => {
+    const right = async (taskId: number) => (await sampleRecord(taskId)).code;
+    const generations = join(dir, 'evalplus.jsonl');
+    // Out of order, both styles, several lines per task (samples in file order) and explicit sample_index.
+    const lines = [
+      { task_id: 'Mbpp/12', solution: await right(12) },
+      { task_id: 3, completion: `\`\`\`python\n${await right(3)}\n\`\`\`` },
+      { task_id: 'Mbpp/5', solution: await right(5) },
+      { task_id: 3, completion: 'def nope():\n    return None' },
+      { task_id: 'Mbpp/9', sample_index: 4, solution: 'def nope():\n    return None' },
+      { task_id: 'Mbpp/9', sample_index: 1, solution: await right(9) },
+    ];
+    await writeFile(generations, lines.map((line) => JSON.stringify(line)).join('\n'));
+    const out = join(dir, 'evalplus');
+    const run = await runCli(['evaluate', '--generations', generations, '--dataset', SAMPLE, '--output-dir', out]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.doesNotMatch(run.stderr, /nothing for/);
+    const files = await latestDataset(out);
+    const rows = await readRowsIndependently(files.parquet);
+    assert.deepEqual(rows.map((row) => [row.task_id, row.sample_index, row.status, row.is_correct]), [
+      [3, 0, 'ok', true],
+      [3, 1, 'ok', false],
+      [5, 0, 'ok', true],
+      [9, 1, 'ok', true],
+      [9, 4, 'ok', false],
+      [12, 0, 'ok', true],
+    ]);
+    const metadata = await readJson<{ samples_per_problem: number; selection: { records: number }; failed_records: unknown[]; missing_generations: unknown[] }>(files.metadata);
+    assert.equal(metadata.samples_per_problem, 2);
+    assert.equal(metadata.selection.records, 4);
+    assert.deepEqual(metadata.failed_records, []);
+    assert.deepEqual(metadata.missing_generations, []);
+
+    // The selection flags narrow the file's pairs: --split test keeps task 12, --end 4 (tasks 1-5) keeps 3 and 5.
+    const narrowed = async (name: string, flags: string[]) => {
+      const result = await runCli(['evaluate', '--generations', generations, '--dataset', SAMPLE, '--output-dir', join(dir, name), ...flags]);
+      assert.equal(result.code, 0, result.stderr);
+      return (await readRowsIndependently((await latestDataset(join(dir, name))).parquet)).map((row) => [row.task_id, row.sample_index]);
+    };
+    assert.deepEqual(await narrowed('evalplus-test', ['--split', 'test']), [[12, 0]]);
+    assert.deepEqual(await narrowed('evalplus-end', ['--end', '4', '--samples', '1']), [[3, 0], [5, 0]]);
   });
 
   it('--samples N: one row per sample with sample_index, and pass@k per problem in the metadata', async () => {
@@ -135,7 +183,8 @@ describe('mbpp-stream build, end to end', () => {
     const codes = await Promise.all(lines.map(async (line) => line.solution ?? (await sampleRecord(line.task_id)).code));
     await writeFile(generations, lines.map((line, index) => JSON.stringify({ task_id: line.task_id, solution: codes[index] })).join('\n'));
     const out = join(dir, 'retry');
-    const common = ['--generations', generations, '--dataset', SAMPLE, '--end', '2', '--output-dir', out, '--max-retries', '0'];
+    // No --end: the sample has 12 problems, the file 3; retrying adds none of the other 9 as failures.
+    const common = ['--generations', generations, '--dataset', SAMPLE, '--output-dir', out, '--max-retries', '0'];
     const first = await runCli(['evaluate', ...common, '--timeout', '5']);
     assert.equal(first.code, 0, first.stderr);
     const firstMeta = await readJson<{ failed_records: Array<{ task_id: number; error: string; attempts: number }> }>((await latestDataset(out)).metadata);
@@ -174,6 +223,25 @@ describe('mbpp-stream build, end to end', () => {
     for (const row of rows) splits.set(row.split, (splits.get(row.split) ?? 0) + 1);
     assert.deepEqual(Object.fromEntries(splits), { prompt: 10, test: 500, validation: 90, train: 374 });
   });
+
+  it(
+    'evaluate on real generations needs no --samples or --split: 3,500 rows, 7 samples for each of the 500 test tasks',
+    { skip: !(FULL && REAL_GENERATIONS) && 'set MBPP_STREAM_DATASET and MBPP_STREAM_REAL_GENERATIONS', timeout: 600_000 },
+    async () => {
+      const out = join(dir, 'real');
+      const run = await runCli(['evaluate', '--generations', REAL_GENERATIONS!, '--dataset', FULL!, '--output-dir', out, '--quiet']);
+      assert.equal(run.code, 0, run.stderr);
+      const files = await latestDataset(out);
+      const rows = await readRowsIndependently(files.parquet);
+      assert.equal(rows.length, 3500);
+      assert.equal(new Set(rows.map((row) => `${row.task_id}/${row.sample_index}`)).size, 3500);
+      assert.deepEqual([rows[0]!.task_id, rows.at(-1)!.task_id], [11, 510]);
+      assert.ok(rows.every((row) => row.split === 'test'));
+      const metadata = await readJson<{ samples_per_problem: number; pass_at_k: Record<string, number> }>(files.metadata);
+      assert.equal(metadata.samples_per_problem, 7);
+      assert.ok(metadata.pass_at_k['1']! > 0);
+    },
+  );
 });
 
 async function sampleRecord(taskId: number): Promise<{ code: string }> {

@@ -30,12 +30,12 @@ describe('bad input to mbpp-stream build', () => {
     return JSON.stringify({ ...JSON.parse(sampleLines[index]!), ...change });
   }
 
-  async function expectRefused(args: string[], mustMention: RegExp[]): Promise<void> {
+  async function expectRefused(args: string[], mustMention: RegExp[], command = ['build', '--backend', 'reference']): Promise<void> {
     const out = join(dir, `out-${Math.random().toString(36).slice(2)}`);
     // An output dir with an earlier file in it: it must survive byte for byte, and nothing may be added.
     await mkdir(out);
     await writeFile(join(out, 'keep.txt'), 'earlier work');
-    const run = await runCli(['build', '--backend', 'reference', '--output-dir', out, ...args]);
+    const run = await runCli([...command, '--output-dir', out, ...args]);
     assert.equal(run.code, 2, `exit code for ${args.join(' ')}: ${run.stderr}`);
     const lines = run.stderr.trim().split('\n');
     assert.equal(lines.length, 1, `one line expected, got:\n${run.stderr}`);
@@ -114,6 +114,18 @@ describe('bad input to mbpp-stream build', () => {
 
   it('a missing prompt template names the flag', async () => {
     await expectRefused(['--dataset', sample, '--prompt-template', join(dir, 'none.txt')], [/--prompt-template/]);
+  });
+
+  it('evaluate: tasks the generations file names but the dataset lacks are named', async () => {
+    const generations = join(dir, 'unknown-tasks.jsonl');
+    await writeFile(generations, [1, 500, 974].map((taskId) => JSON.stringify({ task_id: `Mbpp/${taskId}`, solution: 'pass' })).join('\n'));
+    await expectRefused(['--generations', generations, '--dataset', sample], [/unknown-tasks\.jsonl: 2 task\(s\) not in the dataset .*mbpp-sample\.jsonl: 500, 974$/], ['evaluate']);
+  });
+
+  it('evaluate: a selection that keeps none of the file\'s tasks says so', async () => {
+    const generations = join(dir, 'prompt-split.jsonl');
+    await writeFile(generations, [1, 2].map((taskId) => JSON.stringify({ task_id: taskId, completion: 'pass' })).join('\n'));
+    await expectRefused(['--generations', generations, '--dataset', sample, '--split', 'test'], [/prompt-split\.jsonl: none of its 2 task\(s\) has a sample in the selection \(--split test\)/], ['evaluate']);
   });
 
   it('replay without --generations names the flag', async () => {

@@ -46,8 +46,9 @@ describe('loadGenerations', () => {
     assert.deepEqual(generations.get(11, 1), { text: 'def a(): return 1' });
     assert.deepEqual(generations.get(12, 0), { text: 'def b(): pass' });
     assert.equal(generations.get(12, 1), undefined);
-    assert.equal(generations.sampleCount(11), 2);
-    assert.equal(generations.sampleCount(13), 0);
+    assert.deepEqual(generations.sampleIndices(11), [0, 1]);
+    assert.deepEqual(generations.sampleIndices(13), []);
+    assert.deepEqual(generations.taskIds(), [11, 12]);
   });
 
   test('EvalPlus style: "Mbpp/<n>" task ids, solution used as code', async () => {
@@ -72,7 +73,7 @@ describe('loadGenerations', () => {
     );
     assert.equal(generations.get(2, 3)?.text, 'three');
     assert.equal(generations.get(2, 0)?.text, 'zero');
-    assert.equal(generations.sampleCount(2), 4);
+    assert.deepEqual(generations.sampleIndices(2), [0, 3]);
   });
 
   test('reports the selected task_ids that have no generation', async () => {

@@ -1,5 +1,6 @@
 import { InputError } from '../errors.js';
 import type { InferenceBackend } from '../inference/backend.js';
+import type { Generations } from '../io/generations-source.js';
 import type { BuildArgs } from './build-options.js';
 
 /** A backend, what it needs said before the run, and its memory-cleanup hook (if it has one). */
@@ -19,6 +20,12 @@ function stopSequences(args: BuildArgs): string[] {
   return [...STOP_SEQUENCES, ...(args.stop ?? [])];
 }
 
+/** Replays `generations`, saying which of the selected tasks it has nothing for. */
+export async function openReplayBackend(generations: Generations, model: string | undefined, taskIds: readonly number[]): Promise<OpenedBackend> {
+  const { createReplayBackend } = await import('../inference/replay-backend.js');
+  return { backend: createReplayBackend(generations, model), notices: [], missingTaskIds: generations.missingTaskIds(taskIds) };
+}
+
 /**
  * Opens the backend `--backend` names. Heavy modules (onnxruntime) load only when asked for, so the other
  * backends start fast. Every flag problem is an `InputError` naming the flag.
@@ -32,9 +39,7 @@ export async function openBackend(args: BuildArgs, taskIds: readonly number[]): 
     case 'replay': {
       if (!args.generations) throw new InputError('--backend replay needs --generations FILE (JSONL or Parquet)');
       const { loadGenerations } = await import('../io/generations-source.js');
-      const { createReplayBackend } = await import('../inference/replay-backend.js');
-      const generations = await loadGenerations(args.generations);
-      return { backend: createReplayBackend(generations, args.model), notices: [], missingTaskIds: generations.missingTaskIds(taskIds) };
+      return openReplayBackend(await loadGenerations(args.generations), args.model, taskIds);
     }
     case 'openai': {
       if (!args.endpoint?.length) throw new InputError('--backend openai needs --endpoint URL (repeat it for several servers)');

@@ -24,14 +24,24 @@ export async function main(argv: string[]): Promise<number> {
     )
     .command<BuildArgs>(
       'evaluate',
-      'Label existing generations (no model): --generations FILE',
-      (y) => withBuildOptions(y).default('backend', 'replay').demandOption('generations'),
+      'Judge the (task, sample) pairs of a generations file, EvalPlus samples included (no model): --generations FILE',
+      (y) =>
+        withBuildOptions(y)
+          .default('backend', 'replay')
+          .demandOption('generations')
+          // The file says how many samples each task has; --samples N only keeps sample indices below N.
+          .default('samples', undefined)
+          .describe('samples', 'Only the samples with sample_index below N (default: every sample in the file)'),
       (args) => run(async () => (await import('./evaluate.js')).runEvaluate(args)),
     )
     .command<BuildArgs>(
       'retry-failed',
-      'Reprocess the failed records of a run (same selection flags as build)',
-      (y) => withBuildOptions(y),
+      'Reprocess the failed records of a run (the same flags as its build or evaluate)',
+      (y) =>
+        withBuildOptions(y)
+          // Replaying, the samples come from the file, as for evaluate; otherwise --samples defaults to 1.
+          .default('samples', undefined)
+          .describe('samples', 'Samples per problem (default 1; with --backend replay, every sample in the file)'),
       (args) => run(async () => (await import('./retry-failed.js')).runRetryFailed(args)),
     )
     .command<BuildArgs>(

@@ -1,12 +1,14 @@
-import { openBackend } from './backend-factory.js';
-import type { BuildArgs } from './build-options.js';
-import { workOfFlags } from './build.js';
-import { readRunInputs } from './run-inputs.js';
+import { sourceOfFlags } from './build.js';
+import { sourceOfGenerations } from './evaluate.js';
+import type { RunArgs } from './run-inputs.js';
 import { RunSession } from './run-session.js';
 
-/** `retry-failed`: with the flags of an earlier build, redoes that run's failed records (and any it never did). */
-export async function runRetryFailed(args: BuildArgs): Promise<number> {
-  const inputs = await readRunInputs(args, (dataset) => workOfFlags(dataset, args));
-  const taskIds = inputs.work.records.map((record) => record.task_id);
-  return RunSession.execute({ mode: 'retry-failed', inputs, openBackend: () => openBackend(args, taskIds), redo: 'failed' });
+/**
+ * `retry-failed`: with the flags of an earlier `build` or `evaluate`, redoes that run's failed records (and any it
+ * never did). Replaying, the work is the generations file's samples, as `evaluate` picks them, so the tasks the
+ * file never had are not added to the run as failures.
+ */
+export async function runRetryFailed(args: RunArgs): Promise<number> {
+  const source = args.backend === 'replay' ? await sourceOfGenerations(args) : await sourceOfFlags(args);
+  return RunSession.execute({ mode: 'retry-failed', ...source, redo: 'failed' });
 }

@@ -29,12 +29,16 @@ import { promptsToDo } from './run-work.js';
 
 export type BuildMode = 'build' | 'evaluate' | 'retry-failed';
 
-/** What a command hands the session: its checked inputs, its backend, and which records it does. */
-export interface RunPlan {
-  mode: BuildMode;
+/** What a run works on and where its completions come from. */
+export interface RunSource {
   inputs: RunInputs;
   /** Opens the run's backend; called once the preflight has passed. */
   openBackend: () => Promise<OpenedBackend>;
+}
+
+/** What a command hands the session: its source, and which of the run's records it does. */
+export interface RunPlan extends RunSource {
+  mode: BuildMode;
   /**
    * `unfinished`: the records the run has not finished yet (build, evaluate). `failed`: those and the ones that
    * failed; the run must already exist (retry-failed).

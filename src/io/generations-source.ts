@@ -18,8 +18,10 @@ export interface Generations {
   readonly size: number;
   /** The stored completion for one sample: `code` is set for EvalPlus `solution` rows. */
   get(taskId: number, sampleIndex: number): Completion | undefined;
-  /** Number of samples the file holds for a task (0 when none). */
-  sampleCount(taskId: number): number;
+  /** The task_ids the file names, ascending. */
+  taskIds(): number[];
+  /** The sample indices the file holds for a task, ascending (none when it has no such task). */
+  sampleIndices(taskId: number): number[];
   /** The given task_ids with no generation at all, in the given order, for the run to report. */
   missingTaskIds(taskIds: Iterable<number>): number[];
 }
@@ -28,12 +30,14 @@ export async function loadGenerations(path: string): Promise<Generations> {
   const table = await readTableFile(path, '--generations');
   if (table.rows.length === 0) throw new InputError(`--generations ${path}: the file has no generations`);
   const completions = new Map<string, { completion: Completion; row: LocatedRow }>();
-  const samplesPerTask = new Map<number, number>();
+  /** Per task, the index a row without `sample_index` gets: one past the highest so far. */
+  const nextIndex = new Map<number, number>();
+  const indicesPerTask = new Map<number, number[]>();
   for (const row of table.rows) {
     const taskId = parseTaskId(row);
     const sampleIndex = hasField(row, 'sample_index')
       ? nonNegative(row, 'sample_index')
-      : (samplesPerTask.get(taskId) ?? 0);
+      : (nextIndex.get(taskId) ?? 0);
     const key = recordKey(taskId, sampleIndex);
     const earlier = completions.get(key);
     if (earlier !== undefined) {
@@ -43,7 +47,10 @@ export async function loadGenerations(path: string): Promise<Generations> {
       );
     }
     completions.set(key, { completion: parseCompletion(row), row });
-    samplesPerTask.set(taskId, Math.max(samplesPerTask.get(taskId) ?? 0, sampleIndex + 1));
+    nextIndex.set(taskId, Math.max(nextIndex.get(taskId) ?? 0, sampleIndex + 1));
+    const indices = indicesPerTask.get(taskId) ?? [];
+    indices.push(sampleIndex);
+    indicesPerTask.set(taskId, indices);
   }
   return {
     path,
@@ -51,8 +58,9 @@ export async function loadGenerations(path: string): Promise<Generations> {
     sha256: table.sha256,
     size: completions.size,
     get: (taskId, sampleIndex) => completions.get(recordKey(taskId, sampleIndex))?.completion,
-    sampleCount: (taskId) => samplesPerTask.get(taskId) ?? 0,
-    missingTaskIds: (taskIds) => [...taskIds].filter((taskId) => !samplesPerTask.has(taskId)),
+    taskIds: () => [...indicesPerTask.keys()].sort((a, b) => a - b),
+    sampleIndices: (taskId) => [...(indicesPerTask.get(taskId) ?? [])].sort((a, b) => a - b),
+    missingTaskIds: (taskIds) => [...taskIds].filter((taskId) => !indicesPerTask.has(taskId)),
   };
 }
 
