@@ -125,7 +125,7 @@ export class RunSession {
   }
 
   /** Runs the preflight, then opens the run's resources; what was opened is closed again if a later step fails. */
-  static async open(plan: RunPlan): Promise<RunSession> {
+  private static async open(plan: RunPlan): Promise<RunSession> {
     const { args, work, layout, location, template } = plan.inputs;
     const preflight = await preflightFor(args, work.records.length);
     if (!args.quiet && !args.json) process.stderr.write(`${renderPreflightTable(preflight.result.rows)}\n`);
