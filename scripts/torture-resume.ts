@@ -1,5 +1,5 @@
 /**
- * Torture test for crash safety: runs a real `build` (reference backend), SIGKILLs it at random moments and
+ * Torture test for crash safety: runs a real `build` (reference backend), SIGKILLs it at random points and
  * re-runs the same command until it finishes, then checks that the dataset equals an uninterrupted run's, has no
  * duplicates, and that no kill lost a record the process had reported finished (its `--json` record events come
  * after the journal's fsync).
@@ -20,10 +20,12 @@ export interface TortureOptions {
   dataset: string;
   /** Selection flags shared by every run, e.g. ['--split', 'test', '--end', '39']. */
   selection: string[];
+  /**
+   * Each of these kills lands right after a run reports its Nth finished record, N uniform in
+   * WORKERS+1..WORKERS+total/(2·kills): counted in records, not time, so every kill lands with work left whatever
+   * the machine's speed.
+   */
   kills: number;
-  /** Each kill lands this long after the run reported its first finished record: uniform in [minDelayMs, maxDelayMs]. */
-  minDelayMs: number;
-  maxDelayMs: number;
   seed: number;
   log?: (line: string) => void;
 }
@@ -41,6 +43,13 @@ export interface TortureReport {
   missing: string[];
   extra: string[];
 }
+
+/**
+ * Sandbox workers of every run. At most this many records are in the sandbox at a kill, and the resumed run judges
+ * them alone first: a kill then would make one of them, by the crash triage's rule, the program that brought the
+ * build down. So no kill comes before a run has reported more records than this.
+ */
+const WORKERS = 2;
 
 /** What must be equal between two runs of the same records: everything but timings and tries. */
 function verdictOf(row: GenerationResult): string {
@@ -67,8 +76,8 @@ function random(seed: number): () => number {
   };
 }
 
-/** Keys of the records a run reported finished on its `--json` event stream. */
-function watchFinished(child: ChildProcess, finished: Set<string>, onFirst: () => void): void {
+/** Keys of the records a run reported finished on its `--json` event stream; `onRecord` hears each new count. */
+function watchFinished(child: ChildProcess, finished: Set<string>, onRecord: (count: number) => void): void {
   let pending = '';
   child.stdout!.on('data', (chunk: Buffer) => {
     pending += chunk.toString();
@@ -79,7 +88,7 @@ function watchFinished(child: ChildProcess, finished: Set<string>, onFirst: () =
         const event = JSON.parse(line) as { event?: string; task_id?: number; sample_index?: number };
         if (event.event === 'record' && event.task_id !== undefined) {
           finished.add(recordKey(event.task_id, event.sample_index ?? 0));
-          if (finished.size === 1) onFirst();
+          onRecord(finished.size);
         }
       } catch {
         // Not an event line.
@@ -93,12 +102,13 @@ export async function tortureResume(options: TortureOptions): Promise<TortureRep
   const next = random(options.seed);
   const root = await mkdtemp(join(tmpdir(), 'mbpp-torture-'));
   try {
-    const baseArgs = ['build', '--backend', 'reference', '--dataset', options.dataset, '--json', '--checkpoint', '5', ...options.selection];
+    const baseArgs = ['build', '--backend', 'reference', '--dataset', options.dataset, '--json', '--checkpoint', '5', '--workers', String(WORKERS), ...options.selection];
     const clean = await collect(startCli([...baseArgs, '--output-dir', join(root, 'clean')]));
     if (clean.code !== 0) throw new Error(`uninterrupted run failed (${clean.code}): ${clean.stderr}`);
     const expected = await finalRows(join(root, 'clean'));
 
     const out = join(root, 'killed');
+    const recordsPerKill = Math.max(1, Math.floor(expected.length / (2 * options.kills)));
     const reported = new Set<string>();
     let kills = 0;
     let runs = 0;
@@ -106,19 +116,16 @@ export async function tortureResume(options: TortureOptions): Promise<TortureRep
       runs += 1;
       const child = startCli([...baseArgs, '--output-dir', out]);
       const finishedNow = new Set<string>();
-      const delay = options.minDelayMs + next() * (options.maxDelayMs - options.minDelayMs);
-      let timer: NodeJS.Timeout | undefined;
-      // Timed from the first finished record, so kills land in the work, not in start-up.
-      watchFinished(child, finishedNow, () => {
-        if (kills < options.kills) timer = setTimeout(() => child.kill('SIGKILL'), delay);
+      const killAt = WORKERS + 1 + Math.floor(next() * recordsPerKill);
+      // Counted from the run's own finished records, so kills land in the work, not in start-up.
+      watchFinished(child, finishedNow, (count) => {
+        if (kills < options.kills && count === killAt) child.kill('SIGKILL');
       });
-      const result = collect(child);
-      const run = await result;
-      clearTimeout(timer);
+      const run = await collect(child);
       for (const key of finishedNow) reported.add(key);
       if (run.signal === 'SIGKILL') {
         kills += 1;
-        log(`kill ${kills} after ${Math.round(delay)} ms: ${finishedNow.size} records reported finished in that run`);
+        log(`kill ${kills} at record ${killAt}: ${finishedNow.size} records reported finished in that run`);
         continue;
       }
       if (run.code !== 0) throw new Error(`run ${runs} exited ${run.code}: ${run.stderr}`);
@@ -165,8 +172,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     dataset,
     selection: ['--split', values.split!, '--end', values.end!],
     kills: Number(values.kills),
-    minDelayMs: 0,
-    maxDelayMs: 3000,
     seed: Number(values.seed),
     log: (line) => console.log(line),
   });
