@@ -10,6 +10,7 @@ import { resultsToTable } from '../src/io/result-table.js';
 import type { GenerationResult, Split, TestResult } from '../src/records.js';
 import { buildDatasetReport } from '../src/report/dataset-report.js';
 import { histogramBins } from '../src/report/svg-charts.js';
+import { sampleRow } from './support/report-datasets.js';
 
 const pass: TestResult = { passed: true, error_type: null, message: null };
 const fail = (error_type: string, message: string): TestResult => ({ passed: false, error_type, message });
@@ -18,35 +19,13 @@ const fail = (error_type: string, message: string): TestResult => ({ passed: fal
 function row(task_id: number, split: Split, verdict: 'passed' | 'wrong' | 'failed', seconds: number, tests: TestResult[] = []): GenerationResult {
   const results = verdict === 'passed' ? [pass, pass, pass] : tests;
   return {
-    task_id,
-    sample_index: 0,
-    split,
-    text: `Write a function for problem ${task_id}.`,
-    reference_code: 'def f(x):\n    return x',
-    test_list: ['assert f(1) == 1', 'assert f(2) == 2', 'assert f(3) == 3'],
-    test_setup_code: '',
-    prompt: `problem ${task_id}`,
-    model: 'tiny-llama',
-    backend: 'onnx',
-    raw_completion: '```python\ndef f(x):\n    return x\n```',
-    generated_code: 'def f(x):\n    return x',
+    ...sampleRow({ task_id, split, correct: verdict === 'passed', seconds }),
     passed_tests: results.filter((r) => r.passed).length,
-    total_tests: 3,
     test_errors: results.filter((r) => !r.passed).map((r) => `${r.error_type}: ${r.message}`),
     test_results: results,
-    challenge_test_results: null,
-    is_correct: verdict === 'passed',
-    generation_time: seconds * 0.8,
-    execution_time: seconds * 0.2,
-    prompt_tokens: 100,
-    completion_tokens: 42,
-    finish_reason: 'stop',
-    session_id: 'reference',
     attempts: verdict === 'failed' ? 3 : 1,
     status: verdict === 'failed' ? 'failed' : 'ok',
     error: verdict === 'failed' ? 'TransientError: endpoint returned 503 <html>' : null,
-    flaky: null,
-    flaky_check: null,
   };
 }
 
