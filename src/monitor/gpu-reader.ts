@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { parseString } from 'xml2js';
+import nvidiaSmi from 'node-nvidia-smi';
 
 /** One GPU as nvidia-smi reports it. Memory in bytes. */
 export interface GpuReading {
@@ -24,41 +23,28 @@ export type GpuReader = () => Promise<GpuReadout>;
 const MIB = 1024 * 1024;
 
 /**
- * Asks nvidia-smi (`-q -x`, on the PATH) for every GPU's memory and utilisation. It runs in a process group of
- * its own, like every child of a run: a terminal's Ctrl+C is for the builder and must not cut a sample short.
- * nvidia-smi can hang on a wedged driver: after `timeoutMs` it is killed and the readout says unavailable.
+ * Asks nvidia-smi (`-q -x`, through node-nvidia-smi and the PATH) for every GPU's memory and utilisation.
+ * nvidia-smi can hang on a wedged driver, and node-nvidia-smi has no timeout: after `timeoutMs` the readout
+ * says unavailable (the child is left to finish on its own).
  */
 export function readNvidiaGpus(timeoutMs = 10_000): Promise<GpuReadout> {
   return new Promise((resolve) => {
-    const unavailable = (reason: string): void => resolve({ available: false, gpus: [], reason });
-    // spawn, not execFile: execFile does not pass `detached` on.
-    const child = spawn('nvidia-smi', ['-q', '-x'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      // The whole group it leads, so nothing it started outlives it.
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-    }, timeoutMs);
-    child.on('error', (error: NodeJS.ErrnoException) => {
+    const timer = setTimeout(
+      () => resolve({ available: false, gpus: [], reason: `nvidia-smi did not answer within ${timeoutMs} ms` }),
+      timeoutMs,
+    );
+    timer.unref();
+    nvidiaSmi((error, data) => {
       clearTimeout(timer);
-      unavailable(error.code === 'ENOENT' ? 'nvidia-smi not found on PATH' : `nvidia-smi: ${error.message}`);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (timedOut) return unavailable(`nvidia-smi did not answer within ${timeoutMs} ms`);
-      if (code !== 0) return unavailable(`nvidia-smi failed (exit ${code ?? signal}): ${stderr.trim().split('\n')[0] ?? ''}`);
-      parseString(stdout, { explicitArray: false, trim: true }, (parseError, data) => {
-        try {
-          if (parseError) throw parseError;
-          resolve({ available: true, gpus: parseNvidiaSmiLog(data) });
-        } catch (invalid) {
-          unavailable(`nvidia-smi -q -x: ${(invalid as Error).message}`);
-        }
-      });
+      if (error) {
+        resolve({ available: false, gpus: [], reason: describeSmiError(error) });
+        return;
+      }
+      try {
+        resolve({ available: true, gpus: parseNvidiaSmiLog(data) });
+      } catch (parseError) {
+        resolve({ available: false, gpus: [], reason: `nvidia-smi -q -x: ${(parseError as Error).message}` });
+      }
     });
   });
 }
@@ -101,4 +87,12 @@ function mebibytes(node: unknown, where: string): number {
 function percentOrNull(node: unknown): number | null {
   const match = /^(\d+(?:\.\d+)?)\s*%$/.exec(text(node) ?? '');
   return match ? Number(match[1]) : null;
+}
+
+function describeSmiError(error: unknown): string {
+  if (typeof error === 'string') return `nvidia-smi: ${error.trim()}`;
+  const exec = error as { code?: unknown; message?: string };
+  if (exec.code === 127 || exec.code === 'ENOENT') return 'nvidia-smi not found on PATH';
+  const firstUsefulLine = (exec.message ?? String(error)).split('\n').find((line, i) => i > 0 && line.trim());
+  return `nvidia-smi failed (exit ${String(exec.code)}): ${firstUsefulLine?.trim() ?? exec.message ?? ''}`;
 }
