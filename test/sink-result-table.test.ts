@@ -24,7 +24,23 @@ describe('result table', () => {
     assert.equal(type('task_id'), 'Int32');
     assert.equal(type('generation_time'), 'Float64');
     const nullable = generationResultSchema.fields.filter((f) => f.nullable).map((f) => f.name);
-    assert.deepEqual(nullable, ['challenge_test_results', 'prompt_tokens', 'completion_tokens', 'finish_reason', 'session_id', 'error']);
+    assert.deepEqual(nullable, ['challenge_test_results', 'flaky', 'flaky_check', 'prompt_tokens', 'completion_tokens', 'finish_reason', 'session_id', 'error']);
+    assert.equal(type('flaky_check'), 'List<Struct<{hash_seed:Uint32, passed_tests:Int32, is_correct:Bool}>>');
+  });
+
+  it('round-trips a flaky check (seeds up to 2^32 - 1), and reads a table written before those columns as null', () => {
+    const checked = passingRow({
+      flaky: true,
+      flaky_check: [
+        { hash_seed: 4_294_967_295, passed_tests: 3, is_correct: true },
+        { hash_seed: 0, passed_tests: 1, is_correct: false },
+      ],
+    });
+    assert.deepEqual(tableToResults(resultsToTable([checked]), 'memory'), [checked]);
+    const table = resultsToTable([checked]);
+    const older = table.select(resultColumnNames.filter((name) => name !== 'flaky' && name !== 'flaky_check'));
+    const [back] = tableToResults(older, 'older.parquet');
+    assert.deepEqual(back, { ...checked, flaky: null, flaky_check: null });
   });
 
   it('round-trips every column in memory, nulls, unicode and empty lists included', () => {
