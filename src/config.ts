@@ -28,10 +28,19 @@ export interface HardeningConfig {
   max_gpu_memory_usage_gb: number;
   /** Seconds one record's work may take before it is cancelled and retried. */
   timeout_per_record: number;
+  /**
+   * Seconds the run waits, probing, while no inference session is up (a server restarting) before it stops the
+   * way Ctrl+C does, to be resumed; 0 stops at once.
+   */
+  max_outage: number;
   /** Autosave files kept; older ones are deleted. */
   autosave_keep_last: number;
   /** A record that fails after its retries is written as a failed record and the run goes on; false stops the run. */
   continue_on_error: boolean;
+  /** Whole CPU seconds no test of a judged program gets less of. */
+  cpu_limit_floor: number;
+  /** A test's CPU limit is this times the reference solution's CPU time on it, when that is above the floor. */
+  cpu_limit_factor: number;
 }
 
 export const DEFAULT_HARDENING_CONFIG: Readonly<HardeningConfig> = Object.freeze({
@@ -45,8 +54,11 @@ export const DEFAULT_HARDENING_CONFIG: Readonly<HardeningConfig> = Object.freeze
   max_memory_usage_gb: 100,
   max_gpu_memory_usage_gb: 30,
   timeout_per_record: 300,
+  max_outage: 900,
   autosave_keep_last: 3,
   continue_on_error: true,
+  cpu_limit_floor: 1,
+  cpu_limit_factor: 4,
 });
 
 /** What a key's value must be, as a check and as the words of the error when it is not. */
@@ -84,8 +96,11 @@ const RULES: Readonly<Record<keyof HardeningConfig, ValueRule>> = {
   max_memory_usage_gb: positiveNumber,
   max_gpu_memory_usage_gb: positiveNumber,
   timeout_per_record: positiveNumber,
+  max_outage: nonNegativeNumber,
   autosave_keep_last: positiveInteger,
   continue_on_error: boolean,
+  cpu_limit_floor: positiveInteger,
+  cpu_limit_factor: { accepts: (v) => typeof v === 'number' && Number.isFinite(v) && v >= 1, expected: 'a number >= 1' },
 };
 
 const KEYS = Object.keys(RULES) as Array<keyof HardeningConfig>;

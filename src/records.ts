@@ -57,7 +57,7 @@ export interface Generated extends Prompted {
  */
 export interface TestResult {
   passed: boolean;
-  /** null | 'AssertionError' | <ExceptionType> | 'Timeout' | 'OutOfMemory' | 'Killed' | 'ProgramError' */
+  /** null | 'AssertionError' | <ExceptionType> | 'Timeout' | 'OutOfMemory' | 'Killed' | 'ProgramError' | 'Skipped' (not run: an earlier test timed out) */
   error_type: string | null;
   message: string | null;
 }

@@ -50,6 +50,8 @@ describe('HardeningConfig', () => {
       timeout_per_record: 300,
       autosave_keep_last: 3,
       continue_on_error: true,
+      cpu_limit_floor: 1,
+      cpu_limit_factor: 4,
     });
     assert.ok(Object.isFrozen(DEFAULT_HARDENING_CONFIG));
   });

@@ -39,8 +39,8 @@ for (const isolation of ['bwrap', 'rlimit', 'none'] as const) {
           'assert add_one(OFFSET) == 11',
           'assert missing(1)',
           'raise KeyError("k")',
-          'while True: pass',
           'assert add_one(2) == 3',
+          'while True: pass',
         ],
       });
       assert.deepEqual(
@@ -51,8 +51,8 @@ for (const isolation of ['bwrap', 'rlimit', 'none'] as const) {
           [true, null],
           [false, 'NameError'],
           [false, 'KeyError'],
-          [false, 'Timeout'],
           [true, null],
+          [false, 'Timeout'],
         ],
       );
       assert.equal(outcome.testResults[1]!.message, 'off by one');
@@ -69,7 +69,7 @@ for (const isolation of ['bwrap', 'rlimit', 'none'] as const) {
       assert.deepEqual(outcome.testResults.map((result) => result.passed), [true, true, true]);
     });
 
-    it('a test that hangs between two others costs only its own verdict', async () => {
+    it('a test that hangs gets Timeout and ends the judging: the tests after it are Skipped, not run', async () => {
       const outcome = await executor.execute({
         code: PROGRAM,
         setupCode: '',
@@ -80,12 +80,14 @@ for (const isolation of ['bwrap', 'rlimit', 'none'] as const) {
         [
           [true, null],
           [false, 'Timeout'],
-          [true, null],
+          [false, 'Skipped'],
         ],
       );
+      assert.equal(outcome.testResults[2]!.message, 'not run: test 1 timed out');
+      assert.equal(outcome.testCpuSeconds![2], null, 'a skipped test did not run');
     });
 
-    it('a test that sleeps past the wall-clock cap gets Timeout and the next one still runs', async () => {
+    it('a test that sleeps past the wall-clock cap gets Timeout, and the tests after it are Skipped', async () => {
       const outcome = await executor.execute({
         code: 'import time',
         setupCode: '',
@@ -96,7 +98,7 @@ for (const isolation of ['bwrap', 'rlimit', 'none'] as const) {
         [
           [true, null],
           [false, 'Timeout'],
-          [true, null],
+          [false, 'Skipped'],
         ],
       );
       assert.match(outcome.testResults[1]!.message ?? '', /wall-clock/);
@@ -125,6 +127,21 @@ for (const isolation of ['bwrap', 'rlimit', 'none'] as const) {
       const burn = 'import time\nend = time.process_time() + 0.7\nwhile time.process_time() < end: pass';
       const outcome = await executor.execute({ code: 'import time', setupCode: '', tests: [burn, burn, burn] });
       assert.deepEqual(outcome.testResults.map((result) => result.error_type), [null, null, null]);
+    });
+
+    it('gives each test its own CPU limit, and reports the CPU time each test took', async () => {
+      const outcome = await executor.execute({
+        code: 'def spin(seconds):\n    import time\n    end = time.process_time() + seconds\n    while time.process_time() < end: pass',
+        setupCode: '',
+        tests: ['spin(0.3)', 'spin(1.5)', 'spin(0.3)'],
+        cpuLimits: [1, 3, 1],
+      });
+      assert.deepEqual(outcome.testResults.map((result) => result.error_type), [null, null, null]);
+      const [first, second] = outcome.testCpuSeconds as number[];
+      assert.ok(first! >= 0.3 && first! < 1, `spin(0.3) took ${first} CPU s`);
+      assert.ok(second! >= 1.5 && second! < 3, `spin(1.5) took ${second} CPU s`);
+      const limited = await executor.execute({ code: '', setupCode: '', tests: ['while True: pass'], cpuLimits: [1] });
+      assert.equal(limited.testResults[0]!.message, 'exceeded the CPU limit of 1 s');
     });
 
     it('fails every test with ProgramError when the program does not load', async () => {

@@ -15,10 +15,12 @@ export interface BuildArgs {
   maxGpuMemory?: number;
   maxRetries?: number;
   timeout?: number;
+  maxOutage?: string;
   promptTemplate?: string;
   generations?: string;
   model?: string;
   modelsDir?: string;
+  dtype?: string;
   stop?: string[];
   samples: number;
   temperature?: number;
@@ -38,6 +40,8 @@ export interface BuildArgs {
   python?: string;
   hashSeed: number;
   flakyCheck: number;
+  cpuLimitFloor?: number;
+  cpuLimitFactor?: number;
   allowUncontained: boolean;
   challengeTests: boolean;
   fresh: boolean;
@@ -71,10 +75,15 @@ export function withBuildOptions<T>(y: Argv<T>): Argv<T & BuildArgs> {
     .option('max-gpu-memory', { type: 'number', describe: 'Warn above this memory per GPU in GB (30)' })
     .option('max-retries', { type: 'number', describe: 'Retries of a transient failure per record (3)' })
     .option('timeout', { type: 'number', describe: 'Seconds per record before it is cancelled and retried (300)' })
+    .option('max-outage', {
+      type: 'string',
+      describe: 'How long to wait, probing, while no inference session is up before stopping to resume later: 90s, 15m, 1h (15m)',
+    })
     .option('prompt-template', { type: 'string', describe: 'Template file with {text} and {tests}' })
     .option('generations', { type: 'string', describe: 'JSONL/Parquet of existing generations (replay backend)' })
-    .option('model', { type: 'string', describe: 'ONNX model dir or id (onnx), or served model name (openai)' })
-    .option('models-dir', { type: 'string', describe: 'Where model ids are looked up (onnx; else $MBPP_STREAM_MODELS_DIR)' })
+    .option('model', { type: 'string', describe: 'ONNX model dir, or org/name[@revision] from the Hugging Face cache or Hub (onnx); served model name (openai)' })
+    .option('models-dir', { type: 'string', describe: 'Where model ids are looked up before the Hugging Face cache (onnx; else $MBPP_STREAM_MODELS_DIR)' })
+    .option('dtype', { type: 'string', describe: 'Which ONNX export of the model: fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4 (onnx; default the first it has)' })
     .option('stop', { type: 'string', array: true, describe: 'Extra stop sequence; repeat for several' })
     .option('samples', { type: 'number', default: 1, describe: 'Samples per problem (pass@k in the metadata)' })
     .option('temperature', { type: 'number', describe: 'Sampling temperature (0 = greedy, the default)' })
@@ -103,6 +112,14 @@ export function withBuildOptions<T>(y: Argv<T>): Argv<T & BuildArgs> {
       type: 'number',
       default: 0,
       describe: 'PYTHONHASHSEED (and random seed) judged code runs with, so labels are the same in every run',
+    })
+    .option('cpu-limit-floor', {
+      type: 'number',
+      describe: 'cpu_limit_floor: whole CPU seconds no test gets less of (default 1)',
+    })
+    .option('cpu-limit-factor', {
+      type: 'number',
+      describe: "cpu_limit_factor: a test's limit is this times the reference solution's CPU time on it (default 4)",
     })
     .option('flaky-check', {
       type: 'number',

@@ -25,6 +25,8 @@ const NUMERIC_FLAGS: ReadonlyArray<[keyof BuildArgs, string, NumericRule]> = [
   ['workers', '--workers', 'count'],
   ['hashSeed', '--hash-seed', 'index'],
   ['flakyCheck', '--flaky-check', 'count'],
+  ['cpuLimitFloor', '--cpu-limit-floor', 'count'],
+  ['cpuLimitFactor', '--cpu-limit-factor', 'positive'],
 ];
 
 /** Throws an InputError naming the first numeric flag whose value is not what it must be; absent flags pass. */
@@ -40,6 +42,9 @@ export function checkNumericFlags(args: Partial<BuildArgs>): void {
   }
   if (args.topP !== undefined && args.topP > 1) throw new InputError(`--top-p must be at most 1, got ${args.topP}`);
   if (args.hashSeed !== undefined) checkHashSeed(args.hashSeed);
+  if (args.cpuLimitFactor !== undefined && args.cpuLimitFactor < 1) {
+    throw new InputError(`--cpu-limit-factor must be at least 1, got ${args.cpuLimitFactor}`);
+  }
 }
 
 function violation(value: number, rule: NumericRule): string | undefined {

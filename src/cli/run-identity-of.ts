@@ -1,5 +1,6 @@
 import type { InferenceBackend } from '../inference/backend.js';
 import type { JsonValue, RunIdentity } from '../io/run-store/run-identity.js';
+import type { TimeLimitPolicy } from '../sandbox/time-limits.js';
 import type { BuildArgs } from './build-options.js';
 
 /**
@@ -12,6 +13,7 @@ export function runIdentityOf(
   datasetSha256: string,
   promptTemplate: string,
   backend: InferenceBackend,
+  timeLimits: TimeLimitPolicy,
 ): RunIdentity {
   const described = backend.describe();
   const generation: Record<string, JsonValue> = {
@@ -19,6 +21,8 @@ export function runIdentityOf(
     challengeTests: args.challengeTests,
     hashSeed: args.hashSeed,
     flakyCheck: args.flakyCheck,
+    cpuLimitFloor: timeLimits.floorSeconds,
+    cpuLimitFactor: timeLimits.factor,
     maxNewTokens: args.maxNewTokens ?? null,
     temperature: args.temperature ?? null,
     topP: args.topP ?? null,

@@ -6,6 +6,7 @@ import { OutputLayout } from '../io/output-layout.js';
 import { parseLogLevel } from '../monitor/run-logger.js';
 import { loadPromptTemplate, thesisTemplate, type PromptTemplate } from '../prompt/prompt-template.js';
 import type { BuildArgs } from './build-options.js';
+import { parseDurationFlag } from './duration-flag.js';
 import { checkNumericFlags } from './flag-checks.js';
 import type { RunWork } from './run-work.js';
 
@@ -51,6 +52,9 @@ async function hardeningConfigOf(args: RunArgs): Promise<HardeningConfig> {
       max_gpu_memory_usage_gb: args.maxGpuMemory,
       max_retries: args.maxRetries,
       timeout_per_record: args.timeout,
+      max_outage: args.maxOutage === undefined ? undefined : parseDurationFlag('--max-outage', args.maxOutage),
+      cpu_limit_floor: args.cpuLimitFloor,
+      cpu_limit_factor: args.cpuLimitFactor,
     },
   });
 }

@@ -1,6 +1,6 @@
 import { from, Subscription } from 'rxjs';
 import { InputError } from '../errors.js';
-import type { InferenceBackend } from '../inference/backend.js';
+import type { InferenceBackend, InferenceSession } from '../inference/backend.js';
 import { AutosaveWriter } from '../io/autosave-writer.js';
 import { writeDataset } from '../io/dataset-writer.js';
 import { OutputLock } from '../io/output-lock.js';
@@ -12,19 +12,23 @@ import { ResourceMonitor } from '../monitor/resource-monitor.js';
 import { resourceLimitsFromGib } from '../monitor/resource-thresholds.js';
 import { RunLogger } from '../monitor/run-logger.js';
 import { collectVersions, type RunVersions } from '../monitor/run-versions.js';
+import { describeHealth, NoHealthySessionError, type PoolHealthEvent } from '../operators/load-balance.js';
 import { extractCode } from '../prompt/code-extraction.js';
 import { recordKey, type GenerationResult, type Prompted } from '../records.js';
 import { flakyCheckSeeds } from '../sandbox/flaky-check.js';
 import { createExecutor, type SandboxExecutor } from '../sandbox/sandbox-executor.js';
+import type { TaskTimeLimits } from '../sandbox/time-limits.js';
 import { buildPipeline } from '../streams/build-pipeline.js';
 import { culpritRow, triageAfterCrashes } from '../streams/crash-triage.js';
 import { describeError } from '../streams/result-rows.js';
 import { runMetadata } from '../streams/run-metadata.js';
+import { SessionHealth } from '../streams/session-health.js';
 import type { OpenedBackend } from './backend-factory.js';
 import { GracefulStop } from './graceful-stop.js';
 import { preflightFor } from './preflight-plan.js';
 import type { RunInputs } from './run-inputs.js';
 import { runIdentityOf } from './run-identity-of.js';
+import { timeLimitPolicyOf, timeLimitsOf } from './time-limits-of.js';
 import { promptsToDo } from './run-work.js';
 
 export type BuildMode = 'build' | 'evaluate' | 'retry-failed';
@@ -79,6 +83,7 @@ async function release(held: Held): Promise<void> {
 interface OpenedRun {
   opened: OpenedBackend;
   executor: SandboxExecutor;
+  timeLimits: TaskTimeLimits;
   store: RunStore;
   logger: RunLogger;
   versions: RunVersions;
@@ -92,6 +97,10 @@ interface RunWatch {
   resources: ResourceMonitor;
   /** Warnings go to the log (file and console); `--json` consumers also get them as events on stdout. */
   warn: (event: string, message: string) => void;
+  /** Which inference sessions are up, and the outages so far. */
+  health: SessionHealth;
+  /** Hears the pool's health events (loadBalance logs them itself). */
+  onHealth: (event: PoolHealthEvent<InferenceSession>) => void;
 }
 
 /** Progress a resumed run starts from. */
@@ -143,7 +152,13 @@ export class RunSession {
       });
       held.executor = executor;
       const notices = noticesOf(plan.inputs, opened, executor);
-      const identity = runIdentityOf(args, location.sha256, template.text, opened.backend);
+      const identity = runIdentityOf(
+        args,
+        location.sha256,
+        template.text,
+        opened.backend,
+        timeLimitPolicyOf(plan.inputs.hardening, executor.limits.cpuSeconds),
+      );
       if (plan.redo === 'failed' && !(await runExists(layout, args.runId ?? runIdOf(identity)))) {
         throw new InputError(`retry-failed: no run with these settings in ${layout.datasetsDir}; run build first (same flags)`);
       }
@@ -166,7 +181,8 @@ export class RunSession {
         versions,
       );
       if (store.opening.resumed || store.opening.warnings.length > 0) logger.logger.info({ event: 'resume' }, store.opening.summary);
-      return new RunSession(plan, { opened, executor, store, logger, versions, notices }, held);
+      const timeLimits = await timeLimitsOf(plan.inputs, executor, logger);
+      return new RunSession(plan, { opened, executor, timeLimits, store, logger, versions, notices }, held);
     } catch (error) {
       await release(held);
       throw error;
@@ -235,6 +251,7 @@ export class RunSession {
       },
     });
     this.held.monitor = resources;
+    const health = new SessionHealth(this.run.opened.backend.sessions.length);
     const display = createProgressDisplay({
       mode: progressMode,
       stream: args.json ? process.stdout : process.stderr,
@@ -242,24 +259,36 @@ export class RunSession {
       resumed: { done: carried.done, passed: carried.correct, wrong: carried.ok - carried.correct, failed: carried.failed },
       every: hardening.progress_log_frequency,
       resources: () => resources.latest,
+      sessions: () => health,
     });
     const warn = (event: string, message: string): void => {
       logger.logger.warn({ event }, message);
       if (progressMode === 'json') display.warning(message);
     };
-    return { display, resources, warn };
+    const onHealth = (event: PoolHealthEvent<InferenceSession>): void => {
+      health.observe(event);
+      if (progressMode === 'json' && event.kind !== 'probe-failed') display.warning(describeHealth(event));
+    };
+    return { display, resources, warn, health, onHealth };
   }
 
   /** Runs the pipeline until it ends, a signal stops it, or an error no retry could fix ends it. */
   private async pipe(items: Prompted[], watch: RunWatch, autosaver: AutosaveWriter): Promise<{ stop: GracefulStop; fatal: unknown }> {
     const { store, logger, executor, opened } = this.run;
     const { args, hardening, layout, work } = this.plan.inputs;
-    const { display, resources, warn } = watch;
+    const { display, resources, warn, health } = watch;
     let subscription = new Subscription();
     const stop = new GracefulStop({
       graceMs: GRACE_MS,
-      onStopping: (signal) =>
-        warn('stopping', `${signal}: no new records start; waiting up to ${GRACE_MS / 1000}s for those in flight (again to exit now)`),
+      onStopping: (signal) => {
+        if (health.up === 0) {
+          // Nothing can start until a session comes back; records in the sandbox are redone on resume.
+          warn('stopping', `${signal}: no inference session is up, so no record can go on; stopping now`);
+          subscription.unsubscribe();
+          return;
+        }
+        warn('stopping', `${signal}: no new records start; waiting up to ${GRACE_MS / 1000}s for those in flight (again to exit now)`);
+      },
       onAbandon: () => {
         warn('abandon', `the ${GRACE_MS / 1000}s grace period ran out: the records still in flight are left for the resume`);
         subscription.unsubscribe();
@@ -298,6 +327,7 @@ export class RunSession {
               },
               challengeTests: args.challengeTests,
               flakySeeds: flakyCheckSeeds(args.hashSeed, args.flakyCheck),
+              cpuLimits: (record) => this.run.timeLimits.for(record, args.challengeTests),
               memoryCleanup: opened.memoryCleanup,
               enterSandbox: (generated) => store.enterSandbox(generated),
               judgeAlone: store.crashSuspects(),
@@ -311,8 +341,7 @@ export class RunSession {
                   { recordsPerSecond: progress.ratePerSecond ?? 0, etaSeconds: progress.etaMs === null ? null : progress.etaMs / 1000 },
                   resources.latest?.memory.rssBytes,
                 ),
-              onQuarantine: ({ session, failures, healthyLeft }) =>
-                warn('quarantine', `session ${session.id} taken out of rotation after ${failures} failures; ${healthyLeft} left`),
+              onHealth: watch.onHealth,
               logger: logger.logger,
             }),
           )
@@ -334,7 +363,12 @@ export class RunSession {
     // journal's, which with retry-failed also holds the failed records still to redo.
     const { done, total } = watch.display.counts;
     const journaled = store.counts().done;
-    const why = fatal === undefined ? `stopped by ${stop.receivedSignal}` : `stopped by an error: ${describeError(fatal)}`;
+    const why =
+      fatal === undefined
+        ? `stopped by ${stop.receivedSignal}`
+        : fatal instanceof NoHealthySessionError && fatal.waitedMs !== null
+          ? `stopped: ${fatal.message} (--max-outage sets how long to wait)`
+          : `stopped by an error: ${describeError(fatal)}`;
     if (fatal !== undefined) logger.logger.error({ event: 'fatal', err: fatal }, why);
     await store.checkpoint(journaled);
     await autosaver.autosave(journaled);
@@ -361,6 +395,7 @@ export class RunSession {
       samples: work.samplesPerProblem,
       backend: opened.backend,
       executor,
+      timeLimits: this.run.timeLimits.describe(work.records, args.challengeTests),
       hardening,
       template,
       results,
@@ -371,6 +406,7 @@ export class RunSession {
       versions,
       resumes: store.opening.resumes,
       peaks: watch.resources.peaks,
+      outages: watch.health.outages(),
       elapsedSeconds,
     });
     const written = await writeDataset(layout, results, metadata);

@@ -7,6 +7,8 @@ export interface ExecutionRequest {
   tests: string[];
   /** Judged separately, only when given (`--challenge-tests`). */
   challengeTests?: string[];
+  /** Whole CPU seconds each test (then each challenge test) may use; the executor's `cpuSeconds` when absent. */
+  cpuLimits?: number[];
   /** Judge under this string-hash seed instead of the executor's own (a flaky check). */
   hashSeed?: number;
   /** Aborting kills the program's whole process tree. */
@@ -19,6 +21,8 @@ export interface ExecutionOutcome {
   challengeResults?: TestResult[];
   /** Set when the program was judged under several hash seeds (`judgeWithFlakyCheck`). */
   flakyCheck?: FlakyCheck;
+  /** CPU seconds each test (then each challenge test) took; null where the test did not end on its own. */
+  testCpuSeconds?: (number | null)[];
   /** Wall seconds for the whole program. */
   executionTime: number;
 }

@@ -143,7 +143,7 @@ function killedReply(job: WorkerJob, error: Error): WorkerReply {
     error_type: 'Killed',
     message: `the program killed its sandbox worker, on a fresh worker again (${error.message.slice(0, 200)})`,
   });
-  return { tests: job.tests.map(verdict), challenge: job.challengeTests?.map(verdict) ?? null };
+  return { tests: job.tests.map(verdict), challenge: job.challengeTests?.map(verdict) ?? null, cpu: [] };
 }
 
 /**
@@ -177,6 +177,7 @@ class WorkerPool {
       setup: request.setupCode,
       tests: request.tests,
       challengeTests: request.challengeTests ?? null,
+      ...(request.cpuLimits ? { cpuLimits: request.cpuLimits } : {}),
     };
     const seed = request.hashSeed ?? this.hashSeed;
     const started = performance.now();
@@ -184,6 +185,7 @@ class WorkerPool {
       const reply = await this.judge(index, seed, job, request.signal);
       const outcome: ExecutionOutcome = {
         testResults: reply.tests,
+        testCpuSeconds: reply.cpu,
         executionTime: (performance.now() - started) / 1000,
       };
       if (reply.challenge) outcome.challengeResults = reply.challenge;

@@ -11,11 +11,15 @@ export interface WorkerJob {
   setup: string;
   tests: string[];
   challengeTests: string[] | null;
+  /** Whole CPU seconds each test (then each challenge test) may use; the worker's default when absent. */
+  cpuLimits?: number[];
 }
 
 export interface WorkerReply {
   tests: TestResult[];
   challenge: TestResult[] | null;
+  /** CPU seconds each test (then each challenge test) took; null where it did not report (it died). */
+  cpu: (number | null)[];
 }
 
 /** What a worker says when it is ready: how judged code is kept from other processes. */
@@ -133,7 +137,7 @@ export class WorkerProcess {
 
   private onReply(line: string): void {
     const pending = this.pending;
-    let reply: { id?: number; cancelled?: boolean; tests?: TestResult[]; challenge?: TestResult[] | null };
+    let reply: { id?: number; cancelled?: boolean; tests?: TestResult[]; challenge?: TestResult[] | null; cpu?: (number | null)[] };
     try {
       reply = JSON.parse(line);
     } catch {
@@ -142,7 +146,7 @@ export class WorkerProcess {
     if (!pending || reply.id !== pending.id) return;
     this.pending = undefined;
     if (reply.cancelled || !reply.tests) pending.reject(new Error('sandbox job cancelled'));
-    else pending.resolve({ tests: reply.tests, challenge: reply.challenge ?? null });
+    else pending.resolve({ tests: reply.tests, challenge: reply.challenge ?? null, cpu: reply.cpu ?? [] });
   }
 
   /** Ends the worker: closing stdin makes it stop its current test and exit; SIGKILL if it lingers. */

@@ -239,6 +239,7 @@ class Verdict:
         self.status = None
         self.cpu_seconds = 0.0
         self.cpu_budget = LIMITS["cpuSeconds"]  # the child's soft RLIMIT_CPU while the test ran
+        self.cpu_limit = LIMITS["cpuSeconds"]  # the test's own limit, for the message
         self.wall_exceeded = False
         self.cpu_exceeded = False  # the worker killed it past its CPU budget (it ignored SIGXCPU)
         self.cancelled = False
@@ -248,14 +249,16 @@ class Verdict:
 class Batch:
     """What the worker learned about one child running tests start.. of a program."""
 
-    def __init__(self, start):
+    def __init__(self, start, limits):
         self.start = start
+        self.limits = limits  # CPU seconds per test
         self.next = start  # first test without a verdict
         self.loaded = False
         self.program = None  # [error_type, message] when the program or setup raised
         self.reported = {}  # test index -> [error_type or None, message]
         self.running = None  # index of the last test the child announced
-        self.cpu_budget = LIMITS["cpuSeconds"]
+        self.cpu = {}  # test index -> CPU seconds the test took, for tests that reported
+        self.cpu_budget = self.limit = max(limits[start:])  # loading the program gets the largest
         self.status = None
         self.cpu_seconds = 0.0
         self.wall_exceeded = False
@@ -294,11 +297,14 @@ class Batch:
         elif kind == "S" and self.loaded and self.program is None and int(fields[1]) == self.next:
             self.running = self.next
             self.cpu_budget = float(fields[2])
+            self.limit = self.limits[self.next]
             self.message_for = None
             return True
         elif kind == "V" and self.running == self.next and int(fields[1]) == self.next:
             entry = [None if fields[2] == "-" else decode_field(fields[2]), None]
             self.reported[self.next] = entry
+            if len(fields) > 3:
+                self.cpu[self.next] = float(fields[3])
             self.message_for = entry
             self.next += 1
             return True
@@ -316,19 +322,26 @@ def decode_field(hex_text):
     return bytes.fromhex(hex_text).decode("utf-8", "replace")
 
 
-def child_main(program, setup, tests, start, result_fd, output_fd, nonce, workdir):
+def child_main(program, setup, tests, limits, start, result_fd, output_fd, nonce, workdir):
     """Runs in the forked child: the program and setup once, then tests start.. in order, reporting
     each verdict as it ends. Everything the verdicts and the limits depend on is bound to locals
     before any judged code runs, so patching builtins, modules or this module's globals cannot
     change them."""
     _write, _exit, _compile, _exec, _type, _str = os.write, os._exit, compile, exec, type, str
     _BaseException, _ModuleType = BaseException, type(sys)
-    _times, _setrlimit, _RLIMIT_CPU, _getpid = os.times, resource.setrlimit, resource.RLIMIT_CPU, os.getpid
+    _setrlimit, _RLIMIT_CPU, _getpid = resource.setrlimit, resource.RLIMIT_CPU, os.getpid
+    _getrusage, _RUSAGE_SELF, _round = resource.getrusage, resource.RUSAGE_SELF, round
+
+    def cpu_used():  # getrusage, not os.times: clock ticks would round most tests to 0
+        usage = _getrusage(_RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
     tag = nonce + " "
-    cpu = LIMITS["cpuSeconds"]
+    limits = [int(limit) for limit in limits]
+    load_cpu = max(limits[start:])
     # The batch's whole CPU budget (loading the program counts as one more test; the +1s cover
     # rounding each test's start up to a whole second), fixed so judged code cannot raise it.
-    cpu_hard = (len(tests) - start + 1) * (cpu + 1) + 1
+    cpu_hard = sum(limit + 1 for limit in limits[start:]) + load_cpu + 2
     try:
         os.setsid()
         os.dup2(DEVNULL, 0)
@@ -353,7 +366,7 @@ def child_main(program, setup, tests, start, result_fd, output_fd, nonce, workdi
                 (resource.RLIMIT_CORE, 0),
             ):
                 resource.setrlimit(limit, (value, value))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu_hard))
+        resource.setrlimit(resource.RLIMIT_CPU, (load_cpu, cpu_hard))
         if UID is not None:
             os.setgroups([])
             os.setgid(UID)
@@ -381,12 +394,12 @@ def child_main(program, setup, tests, start, result_fd, output_fd, nonce, workdi
             _exit(0)
         _write(result_fd, (tag + line + "\n").encode())
 
-    def report(kind, error):
+    def report(kind, error, cpu=""):
         try:
             name = _str(_type(error).__name__)
         except _BaseException:
             name = "Exception"
-        send(kind + " " + encode_field(name))
+        send(kind + " " + encode_field(name) + cpu)
         try:
             message = _str(error)[:MESSAGE_CHARS]
         except _BaseException:
@@ -408,8 +421,8 @@ def child_main(program, setup, tests, start, result_fd, output_fd, nonce, workdi
             _exit(0)
         send("L")
         for index in range(start, len(tests)):
-            used = _times()
-            budget = int(used[0] + used[1]) + 1 + cpu
+            before = cpu_used()
+            budget = int(before) + 1 + limits[index]
             if budget > cpu_hard:  # only when judged code kept running past SIGXCPU: the rest go to a fresh child
                 _exit(72)
             _setrlimit(_RLIMIT_CPU, (budget, cpu_hard))
@@ -417,9 +430,9 @@ def child_main(program, setup, tests, start, result_fd, output_fd, nonce, workdi
             try:
                 _exec(_compile(tests[index], "<test>", "exec"), namespace)
             except _BaseException as error:
-                report("V " + _str(index), error)
+                report("V " + _str(index), error, " " + _str(_round(cpu_used() - before, 6)))
                 continue
-            send("V " + _str(index) + " -")
+            send("V " + _str(index) + " - " + _str(_round(cpu_used() - before, 6)))
     finally:
         _exit(0)
 
@@ -624,11 +637,11 @@ def cpu_time(pid):
         return 0.0
 
 
-def run_batch(program, setup, tests, start, job_id):
+def run_batch(program, setup, tests, limits, start, job_id):
     """Forks one child for tests start.. and watches it: result pipe, output pipe, exit, wall cap
     (restarted whenever a test starts or reports), cancel. Returns the Batch once the child and
     everything it started are gone."""
-    batch = Batch(start)
+    batch = Batch(start, limits)
     nonce = secrets.token_hex(16)
     tag = nonce + " "
     workdir = make_workdir()
@@ -639,7 +652,7 @@ def run_batch(program, setup, tests, start, job_id):
         try:
             os.close(result_r)
             os.close(output_r)
-            child_main(program, setup, tests, start, result_w, output_w, nonce, workdir)
+            child_main(program, setup, tests, limits, start, result_w, output_w, nonce, workdir)
         finally:
             os._exit(70)
     os.close(result_w)
@@ -722,7 +735,7 @@ def describe_end(verdict):
 
 def to_result(verdict):
     """Maps what happened to one TestResult; second value tells whether the program failed to load."""
-    cpu_limit = LIMITS["cpuSeconds"]
+    cpu_limit = verdict.cpu_limit
     if verdict.reported is not None:
         kind, name, message = verdict.reported
         if kind == "V" and name is None:
@@ -758,22 +771,27 @@ def death_verdict(batch):
     verdict = Verdict()
     for field in ("loaded", "status", "cpu_seconds", "cpu_budget", "wall_exceeded", "cpu_exceeded", "output_tail"):
         setattr(verdict, field, getattr(batch, field))
+    verdict.cpu_limit = batch.limit
     return verdict
 
 
-def run_tests(program, setup, tests, job_id):
+def run_tests(program, setup, tests, limits, job_id):
     """Runs the tests as batches: one child from the first test on, and after a child dies
     mid-batch, a fresh one from the first test without a verdict. The test that was running when a
     child died gets the verdict its death means. A program that fails to load fails every
-    remaining test the same way."""
+    remaining test the same way. Once a test times out the label is known (not correct), and the
+    tests after it are not run: they get `Skipped`, so an endless loop costs one limit, not one
+    per test. Returns the results and each test's CPU seconds (None where it did not report)."""
     results = [None] * len(tests)
     start = 0
+    cpu = [None] * len(tests)
     while start < len(tests):
-        batch = run_batch(program, setup, tests, start, job_id)
+        batch = run_batch(program, setup, tests, limits, start, job_id)
         if batch.cancelled:
-            return None
+            return None, None
         for index in range(start, batch.next):
             results[index] = to_result(reported_verdict("V", batch.reported[index]))[0]
+            cpu[index] = batch.cpu.get(index)
         start = batch.next
         if start == len(tests):
             break
@@ -787,9 +805,14 @@ def run_tests(program, setup, tests, job_id):
             # The child died in test `start` (or before announcing it): that test pays for it.
             results[start] = to_result(death_verdict(batch))[0]
             start += 1
+            if results[start - 1]["error_type"] == "Timeout":
+                skipped = {"passed": False, "error_type": "Skipped", "message": f"not run: test {start - 1} timed out"}
+                for index in range(start, len(tests)):
+                    results[index] = dict(skipped)
+                break
         # else it died between reporting a test and starting the next: nothing to charge, the rest
         # go to a fresh child
-    return results
+    return results, cpu
 
 
 def send(message):
@@ -831,12 +854,14 @@ def main():
         # Challenge tests run after the tests, in the same batch (one process, as one exec would).
         count = len(job["tests"])
         challenge_tests = job.get("challengeTests")
-        results = run_tests(job["code"], job["setup"], job["tests"] + (challenge_tests or []), job_id)
+        tests = job["tests"] + (challenge_tests or [])
+        limits = job.get("cpuLimits") or [LIMITS["cpuSeconds"]] * len(tests)
+        results, cpu = run_tests(job["code"], job["setup"], tests, limits, job_id)
         if results is None:
             send({"id": job_id, "cancelled": True})
         else:
             send({"id": job_id, "tests": results[:count],
-                  "challenge": results[count:] if challenge_tests is not None else None})
+                  "challenge": results[count:] if challenge_tests is not None else None, "cpu": cpu})
 
 
 if __name__ == "__main__":

@@ -14,9 +14,9 @@ import {
   type AutosaveSink,
   type CheckpointStore,
   type OperatorLogger,
+  type PoolHealthEvent,
   type Progress,
   type ProgressCounts,
-  type QuarantineNotice,
   type RetryNotice,
 } from '../operators/index.js';
 import type { PromptTemplate } from '../prompt/prompt-template.js';
@@ -38,6 +38,8 @@ export interface BuildPipelineConfig {
   autosave?: AutosaveSink;
   /** Run the problems' `challenge_test_list` too. */
   challengeTests?: boolean;
+  /** Each test's (then each challenge test's) CPU limit for a record's program; the executor's default when absent. */
+  cpuLimits?: (record: SourcedRecord) => number[];
   /** Hash seeds to judge each program under, the executor's own first (`flakyCheckSeeds`); two or more run a flaky check. */
   flakySeeds?: readonly number[];
   /** Releases or trims idle inference sessions every `memory_cleanup_frequency` records. */
@@ -56,7 +58,8 @@ export interface BuildPipelineConfig {
   stopping?: () => boolean;
   onProgress?: (progress: Progress) => void;
   onRetry?: (notice: RetryNotice & { stage: 'generation' | 'execution' }) => void;
-  onQuarantine?: (notice: QuarantineNotice<InferenceSession>) => void;
+  /** Sessions going out of and back into rotation, and the whole pool going down and up. */
+  onHealth?: (event: PoolHealthEvent<InferenceSession>) => void;
   logger?: OperatorLogger;
   scheduler?: SchedulerLike;
 }
@@ -120,6 +123,7 @@ export function buildPipeline(config: BuildPipelineConfig): OperatorFunction<Pro
           setupCode: record.test_setup_code,
           tests: record.test_list,
           challengeTests: config.challengeTests ? record.challenge_test_list : undefined,
+          cpuLimits: config.cpuLimits?.(record),
           signal,
         };
         return flakySeeds.length > 1 ? judgeWithFlakyCheck(executor, request, flakySeeds) : executor.execute(request);
@@ -147,7 +151,8 @@ export function buildPipeline(config: BuildPipelineConfig): OperatorFunction<Pro
       fallback: (item, error, attempts): GenerationOutcome => ({
         failed: failedRow(item, backend.model, backend.name, error, attempts),
       }),
-      onQuarantine: config.onQuarantine,
+      maxOutage: hardening.max_outage * 1000,
+      onHealth: config.onHealth,
       logger: config.logger,
     }),
     // A generated record waiting for an executor slot when a stop comes is left for the resume, like one never started.

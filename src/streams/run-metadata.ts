@@ -10,6 +10,7 @@ import type { RunVersions } from '../monitor/run-versions.js';
 import type { PromptTemplate } from '../prompt/prompt-template.js';
 import type { GenerationResult } from '../records.js';
 import type { SandboxExecutor } from '../sandbox/sandbox-executor.js';
+import type { RunOutages } from './session-health.js';
 
 export interface RunMetadataInput {
   mode: string;
@@ -20,6 +21,8 @@ export interface RunMetadataInput {
   samples: number;
   backend: InferenceBackend;
   executor: SandboxExecutor;
+  /** Each task's CPU limits per test and how they were set (`TaskTimeLimits.describe`). */
+  timeLimits: Record<string, unknown>;
   hardening: HardeningConfig;
   template: PromptTemplate;
   /** The final rows, one per record, from the journal. */
@@ -33,6 +36,8 @@ export interface RunMetadataInput {
   /** Times this run was resumed. */
   resumes: number;
   peaks?: ResourcePeaks;
+  /** Inference sessions out of rotation, and times with none up (this attempt's). */
+  outages?: RunOutages;
   elapsedSeconds: number;
 }
 
@@ -66,6 +71,7 @@ export function runMetadata(input: RunMetadataInput) {
     model: input.backend.model,
     prompt_template: { origin: input.template.origin, text: input.template.text },
     sandbox: input.executor.describe(),
+    time_limits: input.timeLimits,
     config: input.hardening,
     identity: input.identity,
     counts: {
@@ -80,6 +86,7 @@ export function runMetadata(input: RunMetadataInput) {
     failed_records: input.failed.map((failed) => ({ ...failed })),
     brought_the_build_down: input.broughtTheBuildDown.map(({ task_id, sample_index }) => ({ task_id, sample_index })),
     missing_generations: input.missingTaskIds,
+    outages: input.outages ?? { sessions: [], whole_pool: [] },
     ...flakyTasks(results),
     ...(perProblem ? { pass_at_k: meanPassAtK(perProblem), pass_at_k_by_problem: perProblem } : {}),
     statistics,
