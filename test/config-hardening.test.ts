@@ -48,6 +48,7 @@ describe('HardeningConfig', () => {
       max_memory_usage_gb: 100,
       max_gpu_memory_usage_gb: 30,
       timeout_per_record: 300,
+      max_outage: 900,
       autosave_keep_last: 3,
       continue_on_error: true,
       cpu_limit_floor: 1,

@@ -60,7 +60,7 @@ async function runPipeline(backend: InferenceBackend, items: Prompted[], executo
         hardening: { ...DEFAULT_HARDENING_CONFIG, retry_backoff: 0 },
         store: { append: async () => {}, checkpoint: async () => {} },
         total: items.length,
-        onQuarantine: ({ session }) => quarantined.push(session.id),
+        onHealth: (event) => void (event.kind === 'session-down' && quarantined.push(event.session.id)),
       }),
       toArray(),
     ),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { firstValueFrom, from, map, toArray, VirtualAction, VirtualTimeScheduler, type SchedulerLike } from 'rxjs';
+import { firstValueFrom, from, map, Subject, tap, toArray, VirtualAction, VirtualTimeScheduler, type SchedulerLike } from 'rxjs';
 import type { InferenceBackend, InferenceSession } from '../src/inference/backend.js';
 import { createOpenAIBackend } from '../src/inference/openai/index.js';
 import { abortable } from '../src/operators/abortable.js';
@@ -70,11 +70,11 @@ describe('openai sessions under loadBalance', () => {
     const alive = await server();
     const dead = await startMockServer();
     await dead.close();
-    const quarantined: string[] = [];
+    const down: string[] = [];
     const outcomes = await run(backend([dead.url, alive.url], 2), tasks(12), 10_000, {
-      onQuarantine: ({ session }) => quarantined.push(session.id),
+      onHealth: (event) => void (event.kind === 'session-down' && down.push(event.session.id)),
     });
-    assert.deepEqual(quarantined, [`openai ${dead.url}/v1`]);
+    assert.deepEqual(down, [`openai ${dead.url}/v1`]);
     assert.equal(outcomes.filter((o) => o.completion).length, 12);
     assert.equal(alive.requests.length, 12);
   });
@@ -112,5 +112,57 @@ describe('openai sessions under loadBalance', () => {
     assert.equal(outcomes[0]?.attempts, 2);
     assert.ok(outcomes[0]?.completion);
     assert.equal(mock.requests.length, 2);
+  });
+
+  it('returns an endpoint that was down for a while to rotation once it is back, and it serves records again', async () => {
+    const steady = await server({ latencyMs: 5 });
+    const flaky = await server({ latencyMs: 5 });
+    const b = backend([steady.url, flaky.url], 1);
+    const flakyId = `openai ${flaky.url}/v1`;
+    const phases: string[] = [];
+    let phase: 'up' | 'stopped' | 'back' | 'served again' = 'up';
+    // Records keep coming (one more per outcome) until the endpoint has served one after coming back.
+    const source = new Subject<Prompted>();
+    let next = 11;
+    const outcomes = firstValueFrom(
+      source.pipe(
+        loadBalance(
+          b.sessions,
+          (item, session, attempt) =>
+            abortable((signal) => session.generate({ item, signal })).pipe(
+              map((completion): Outcome => ({ taskId: item.record.task_id, completion, attempts: attempt })),
+            ),
+          {
+            maxConsecutiveFailures: 2,
+            cooldown: { cooldown: 20, maxCooldown: 100 },
+            retry: { backoff: 0 },
+            fallback: (item, error, attempts) => ({ taskId: item.record.task_id, error, attempts }),
+            onHealth: (event) => {
+              if (event.kind !== 'session-down' && event.kind !== 'session-up') return;
+              phases.push(`${event.kind} ${event.session.id === flakyId ? 'flaky' : 'steady'}`);
+              if (event.kind === 'session-down') void flaky.restart();
+              else phase = 'back';
+            },
+          },
+        ),
+        tap((outcome) => {
+          if (outcome.completion?.sessionId === flakyId && phase === 'up') {
+            phase = 'stopped';
+            void flaky.stop();
+          } else if (outcome.completion?.sessionId === flakyId && phase === 'back') {
+            phase = 'served again';
+          }
+          if (phase === 'served again') source.complete();
+          else source.next(promptedTask(next++));
+        }),
+        toArray(),
+      ),
+    );
+    for (let i = 0; i < 4; i++) source.next(promptedTask(next++));
+    const all = await outcomes;
+    assert.deepEqual(phases, ['session-down flaky', 'session-up flaky']);
+    assert.equal(phase, 'served again');
+    assert.deepEqual(all.filter((o) => o.error !== undefined), [], 'no record failed for the outage');
+    assert.deepEqual(all.map((o) => o.taskId).sort((x, y) => x - y), tasks(next - 11), 'every record once');
   });
 });

@@ -35,7 +35,7 @@ export interface InferenceBackend {
  * backend fails the record at once. A wrong answer is never an error: it is a label.
  */
 export class TransientError extends Error {
-  override readonly name = 'TransientError';
+  override readonly name: string = 'TransientError';
   constructor(
     message: string,
     /** Server-suggested wait before the next try, in ms (e.g. from Retry-After). */
@@ -44,6 +44,15 @@ export class TransientError extends Error {
   ) {
     super(message, options);
   }
+}
+
+/**
+ * The session could not take the request at all: nothing reached it (connection refused, no route to the host,
+ * the name does not resolve, its worker could not be started). A retry is transparent: it never spends the
+ * record's retry budget, since the record was never tried; it still counts against the session.
+ */
+export class SessionUnavailableError extends TransientError {
+  override readonly name: string = 'SessionUnavailableError';
 }
 
 /**

@@ -2,7 +2,7 @@ import ora, { type Ora } from 'ora';
 import { estimateRate, pushSample, type ProgressSample, type RateEstimate } from './moving-rate.js';
 import { countRecord, emptyCounts, type ProgressCounts, type RecordOutcome } from './progress-counts.js';
 import { formatEvent, type ProgressEvent, type ProgressRateFields } from './progress-events.js';
-import { formatDuration, formatPercent, formatProgressLine } from './progress-line.js';
+import { formatDuration, formatPercent, formatProgressLine, type SessionsUp } from './progress-line.js';
 import type { ResourceSample } from './resource-thresholds.js';
 
 /**
@@ -36,6 +36,8 @@ export interface ProgressDisplayOptions {
   now?: () => number;
   /** The resource monitor's latest sample (RSS, GPU memory) for the line. */
   resources?: () => ResourceSample | undefined;
+  /** Inference sessions in rotation, for the line ("3/4 sessions up"). */
+  sessions?: () => SessionsUp;
 }
 
 /** What a run tells its display. The lead's pipeline calls these; the display decides what to show. */
@@ -156,12 +158,17 @@ class StreamProgressDisplay implements ProgressDisplay {
   }
 
   private line(): string {
-    return formatProgressLine({ counts: this.state, rate: this.rate(), resources: this.options.resources?.() });
+    return formatProgressLine({ counts: this.state, rate: this.rate(), resources: this.options.resources?.(), sessions: this.options.sessions?.() });
   }
 
   private rateFields(): ProgressRateFields {
     const { recordsPerSecond, etaSeconds } = this.rate();
     const fields: ProgressRateFields = { records_per_second: recordsPerSecond, eta_seconds: etaSeconds };
+    const sessions = this.options.sessions?.();
+    if (sessions) {
+      fields.sessions_up = sessions.up;
+      fields.sessions_total = sessions.total;
+    }
     const resources = this.options.resources?.();
     if (resources) {
       fields.rss_bytes = resources.memory.rssBytes;

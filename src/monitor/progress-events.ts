@@ -15,6 +15,9 @@ export type ProgressEvent =
 export interface ProgressRateFields {
   records_per_second: number;
   eta_seconds: number | null;
+  /** Inference sessions in rotation, of the pool's. */
+  sessions_up?: number;
+  sessions_total?: number;
   rss_bytes?: number;
   gpus?: { index: number; memory_used_bytes: number; memory_total_bytes: number; utilization_percent: number | null }[];
 }

@@ -8,21 +8,30 @@ export interface ProgressSnapshot {
   rate: RateEstimate;
   /** The resource monitor's latest sample, when one runs. */
   resources?: ResourceSample;
+  /** Inference sessions in rotation, of the pool's. */
+  sessions?: SessionsUp;
+}
+
+export interface SessionsUp {
+  up: number;
+  total: number;
 }
 
 const GIB = 1024 ** 3;
 
 /**
  * One line, the same on the spinner and in plain output, e.g.
- * `412/974 42.3% | passed 301 wrong 98 failed 13 | retries 21 | 2.41 rec/s ETA 3m53s | RSS 1.2 GiB | GPU0 21.8/80.0 GiB`.
+ * `412/974 42.3% | passed 301 wrong 98 failed 13 | retries 21 | 2.41 rec/s ETA 3m53s | 3/4 sessions up | RSS 1.2 GiB | GPU0 21.8/80.0 GiB`.
+ * The sessions are shown when there are several, or when one is down.
  */
-export function formatProgressLine({ counts, rate, resources }: ProgressSnapshot): string {
+export function formatProgressLine({ counts, rate, resources, sessions }: ProgressSnapshot): string {
   const parts = [
     `${counts.done}/${counts.total} ${formatPercent(counts.done, counts.total)}`,
     `passed ${counts.passed} wrong ${counts.wrong} failed ${counts.failed}`,
     `retries ${counts.retries}`,
     `${rate.recordsPerSecond.toFixed(2)} rec/s ETA ${rate.etaSeconds === null ? '--' : formatDuration(rate.etaSeconds)}`,
   ];
+  if (sessions && (sessions.total > 1 || sessions.up < sessions.total)) parts.push(`${sessions.up}/${sessions.total} sessions up`);
   if (resources) {
     parts.push(`RSS ${(resources.memory.rssBytes / GIB).toFixed(1)} GiB`);
     const gpus = resources.gpu.gpus.map(

@@ -2,6 +2,7 @@
 export * from './abortable.js';
 export * from './autosave-every.js';
 export * from './checkpoint-every.js';
+export * from './circuit-breaker.js';
 export * from './garbage-collection.js';
 export * from './gc-every.js';
 export * from './load-balance.js';

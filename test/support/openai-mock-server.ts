@@ -66,6 +66,10 @@ export interface MockServer {
   waitForRequests(count: number): Promise<void>;
   /** Resolves once `clientCloses` reaches `count`. */
   waitForClientCloses(count: number): Promise<void>;
+  /** Goes down as a crashed server does: requests in flight are cut, new connections refused. */
+  stop(): Promise<void>;
+  /** Comes back on the same port after `stop`. */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -189,6 +193,12 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  // Resolves whether or not the server was listening, so a test may close a server it stopped.
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -202,11 +212,15 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
     enqueue: (...more) => void faults.push(...more),
     waitForRequests: (count) => waitFor(requestWaiters, requests.length, count),
     waitForClientCloses: (count) => waitFor(closeWaiters, clientCloses, count),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
+    stop,
+    restart: () =>
+      new Promise<void>((resolve, reject) => {
+        server.once('error', reject).listen(port, '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
       }),
+    close: stop,
   };
 }
 

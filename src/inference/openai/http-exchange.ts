@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { TransientError } from '../backend.js';
+import { SessionUnavailableError, TransientError } from '../backend.js';
 
 /** A finished HTTP exchange: the whole body arrived. */
 export interface HttpReply {
@@ -30,8 +30,15 @@ function abortReason(signal: AbortSignal): unknown {
 const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
 
 /**
- * POSTs JSON and collects the whole reply. Network failures (refused, reset, a reply cut off before its end)
- * become `TransientError`; an abort rejects with the signal's reason. A reset on a reused keep-alive socket
+ * Errors of a connection that was never made: the request did not reach the server (it is down, restarting, or
+ * not there), so retrying it is transparent and never spends the record's retries.
+ */
+const UNREACHED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN']);
+
+/**
+ * POSTs JSON and collects the whole reply. A connection that cannot be made (refused, no route, unresolvable)
+ * is `SessionUnavailableError`; other network failures (a reset, a reply cut off before its end) are
+ * `TransientError`; an abort rejects with the signal's reason. A reset on a reused keep-alive socket
  * before any reply is the server having closed an idle connection as we picked it up: that one is retried
  * at once on a fresh connection, as Node's http docs advise, since the server never saw the request.
  */
@@ -77,11 +84,14 @@ function exchangeOnce(post: JsonPost): Promise<HttpReply> {
       new TransientError(`${endpoint}: ${detail}`, undefined, cause === undefined ? undefined : { cause });
 
     request.on('error', (error: NodeJS.ErrnoException) => {
-      const stale = request.reusedSocket && !responded && error.code !== undefined && STALE_SOCKET_CODES.has(error.code);
+      const code = error.code ?? '';
+      const stale = request.reusedSocket && !responded && STALE_SOCKET_CODES.has(code);
       fail(
         stale
           ? new StaleSocketError(`${endpoint}: idle keep-alive connection was closed by the server`, undefined, { cause: error })
-          : dropped(`request failed: ${error.message}`, error),
+          : UNREACHED_CODES.has(code)
+            ? new SessionUnavailableError(`${endpoint}: cannot connect: ${error.message}`, undefined, { cause: error })
+            : dropped(`request failed: ${error.message}`, error),
       );
     });
 
