@@ -36,11 +36,15 @@ function rope(vec: Float64Array, heads: number, headDim: number, position: numbe
   }
 }
 
-/** Logits [position][vocab] for one row: its ids, attention mask and position ids (left padding allowed). */
-export function referenceLogits(spec: TinyModelSpec, w: TinyWeights, ids: number[], mask: number[], positions: number[]): Float64Array[] {
+/**
+ * The residual stream [layer][position][hidden] for one row: after each decoder layer, before the final norm
+ * (what --capture-activations records). Ids, attention mask and position ids as the graph takes them.
+ */
+export function referenceHiddenStates(spec: TinyModelSpec, w: TinyWeights, ids: number[], mask: number[], positions: number[]): Float64Array[][] {
   const { hiddenSize: hs, headDim: d, numHeads: nh, numKvHeads: nkv, intermediateSize: m } = spec;
   const invFreq = ropeInverseFrequencies(spec);
   let x = ids.map((id) => Float64Array.from(w.embed.subarray(id * hs, (id + 1) * hs)));
+  const layers: Float64Array[][] = [];
   for (const layer of w.layers) {
     const normed = x.map((v) => rmsNorm(v, layer.inputNorm, spec.rmsNormEps));
     const q = normed.map((v, s) => {
@@ -77,6 +81,13 @@ export function referenceLogits(spec: TinyModelSpec, w: TinyWeights, ids: number
       const activated = gate.map((g, i) => (g / (1 + Math.exp(-g))) * (up[i] as number));
       return matVec(activated, layer.down, m, hs).map((val, i) => val + (attended[i] as number));
     });
+    layers.push(x);
   }
-  return x.map((row) => matVec(rmsNorm(row, w.finalNorm, spec.rmsNormEps), w.lmHead, hs, spec.vocabSize));
+  return layers;
+}
+
+/** Logits [position][vocab] for one row: its ids, attention mask and position ids (left padding allowed). */
+export function referenceLogits(spec: TinyModelSpec, w: TinyWeights, ids: number[], mask: number[], positions: number[]): Float64Array[] {
+  const last = referenceHiddenStates(spec, w, ids, mask, positions).at(-1) ?? [];
+  return last.map((row) => matVec(rmsNorm(row, w.finalNorm, spec.rmsNormEps), w.lmHead, spec.hiddenSize, spec.vocabSize));
 }

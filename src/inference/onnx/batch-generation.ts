@@ -1,7 +1,8 @@
 import { TransientError } from '../backend.js';
 import { runDecoderStep, selectCacheRows, type GraphRunner, type KvCache } from './decoder-step.js';
-import type { GraphSignature } from './graph-signature.js';
+import type { CapturedOutputs, GraphSignature } from './graph-signature.js';
 import { SeededRandom } from './seeded-random.js';
+import { SequenceActivations } from './sequence-activations.js';
 import { chooseToken, type SamplingSettings } from './token-sampler.js';
 
 export interface GenerationSettings extends SamplingSettings {
@@ -30,6 +31,11 @@ export interface SequenceResult {
   text: string;
   finishReason: FinishReason;
   promptTokens: number;
+  /**
+   * With a graph extended for capture: the residual stream after each captured layer at each captured position,
+   * packed [layer][position][hidden] (see SequenceActivations).
+   */
+  activations?: Float32Array;
 }
 
 export type SequenceOutcome = { ok: true; result: SequenceResult } | { ok: false; error: unknown };
@@ -48,13 +54,19 @@ interface Row {
   tokens: number[];
   generated: number[];
   random: SeededRandom;
+  activations: SequenceActivations | null;
+  /**
+   * Set when the row has finished but still has its last token to read: a mean over the generated tokens needs
+   * the state at that token too, so the row rides along for one more step before it settles with this result.
+   */
+  draining: SequenceResult | null;
 }
 
 function abortError(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 }
 
-function leftPadded(request: SequenceRequest, index: number, width: number): Row {
+function leftPadded(request: SequenceRequest, index: number, width: number, captured: CapturedOutputs | undefined): Row {
   return {
     index,
     request,
@@ -62,6 +74,8 @@ function leftPadded(request: SequenceRequest, index: number, width: number): Row
     tokens: [...request.promptIds],
     generated: [],
     random: new SeededRandom(request.seed),
+    activations: captured ? new SequenceActivations(captured) : null,
+    draining: null,
   };
 }
 
@@ -120,6 +134,8 @@ function lastTokens(rows: readonly Row[]): { ids: BigInt64Array; positions: BigI
  * batch, the KV cache fed back each step. A row that finishes (EOS, stop sequence, length) or is aborted leaves
  * the batch at once: its outcome goes to `onSettled` and its cache rows are dropped, so the rest run smaller.
  * Aborts are checked between steps; an aborted row settles with the signal's reason (an AbortError).
+ * With a graph extended for capture, each row's activations build up from the same steps (no second forward
+ * pass); capturing the mean over generated tokens keeps a finished row for one more step, to read its last token.
  */
 export async function generateBatch(
   runner: GraphRunner,
@@ -135,7 +151,10 @@ export async function generateBatch(
     onSettled(row.index, outcome);
   };
   let width = Math.max(1, ...requests.map((r) => r.promptIds.length));
-  let active = requests.map((request, index) => leftPadded(request, index, width));
+  const captured = signature.activations;
+  const readsLastToken = captured?.positions.includes('mean-generated') ?? false;
+  let active = requests.map((request, index) => leftPadded(request, index, width, captured));
+  let prefilled = false;
   let cache: KvCache | null = null;
   const keepRows = (keep: (row: Row) => boolean): void => {
     const kept = active.flatMap((row, i) => (keep(row) ? [i] : []));
@@ -171,16 +190,25 @@ export async function generateBatch(
     }
     cache = settings.useCache ? step.present : null;
     const finished = new Set<Row>();
+    const done = (row: Row, result: SequenceResult): void => {
+      settle(row, { ok: true, result: row.activations ? { ...result, activations: row.activations.packed() } : result });
+      finished.add(row);
+    };
     active.forEach((row, i) => {
+      if (step.activations && row.activations) {
+        if (prefilled) row.activations.addGenerated(step.activations, i);
+        else row.activations.addPrompt(step.activations, i, row.request.promptIds.length);
+      }
+      if (row.draining) return done(row, row.draining);
       const token = chooseToken(step.lastLogits[i] as Float32Array, settings, row.random);
       row.generated.push(token);
       row.tokens.push(token);
       const result = finishOf(row, settings, decode);
-      if (result !== null) {
-        settle(row, { ok: true, result });
-        finished.add(row);
-      }
+      if (result === null) return;
+      if (readsLastToken) row.draining = result;
+      else done(row, result);
     });
+    prefilled = true;
     width++;
     keepRows((row) => !finished.has(row));
   }

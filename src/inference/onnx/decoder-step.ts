@@ -26,6 +26,17 @@ export interface StepOutputs {
   /** The last position's logits, one row per batch row. */
   lastLogits: Float32Array[];
   present: KvCache;
+  /** With a graph extended for capture: per captured layer (signature order), its vectors of this step. */
+  activations?: StepActivations[];
+}
+
+/**
+ * One captured layer's residual stream in one step, row-major [batch, hidden]: at the step's last input
+ * position, and summed over the step's real (unmasked) input positions; each null when not captured.
+ */
+export interface StepActivations {
+  last: Float32Array | null;
+  sum: Float32Array | null;
 }
 
 /** Anything that runs a graph: an onnxruntime session, or a wrapper that counts calls. */
@@ -60,8 +71,16 @@ export async function runDecoderStep(runner: GraphRunner, signature: GraphSignat
     if (tensor === undefined) throw new Error(`decoder step returned no ${name}`);
     return tensor;
   };
+  const captured = signature.activations;
+  const vectors = (name: string | null): Float32Array | null => {
+    if (name === null) return null;
+    const data = pick(name).data as Float32Array;
+    if (data.length !== step.batch * (captured?.hidden ?? 0)) throw new Error(`decoder step returned ${data.length} values in ${name}, expected ${step.batch} x ${captured?.hidden}`);
+    return data;
+  };
   return {
     lastLogits,
+    ...(captured && { activations: captured.taps.map((tap) => ({ last: vectors(tap.last), sum: vectors(tap.sum) })) }),
     present: {
       keys: signature.layers.map((layer) => pick(layer.presentKey)),
       values: signature.layers.map((layer) => pick(layer.presentValue)),

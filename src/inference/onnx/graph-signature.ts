@@ -1,5 +1,7 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import { InputError } from '../../errors.js';
+import type { LayerTaps } from './activation-graph.js';
+import type { ActivationSpec } from './activation-spec.js';
 import type { DecoderConfig } from './model-config.js';
 
 export type KvType = 'float32' | 'float16';
@@ -14,6 +16,14 @@ export interface GraphSignature {
   kvHeads: number;
   headDim: number;
   logitsType: KvType;
+  /** Set when the graph was extended to return residual-stream activations (--capture-activations). */
+  activations?: CapturedOutputs;
+}
+
+/** What an extended graph captures, the width of each vector, and the outputs that carry them (in `layers` order). */
+export interface CapturedOutputs extends ActivationSpec {
+  hidden: number;
+  taps: LayerTaps[];
 }
 
 type SessionMetadata = Pick<InferenceSession, 'inputNames' | 'outputNames' | 'inputMetadata' | 'outputMetadata'>;

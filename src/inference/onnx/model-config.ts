@@ -8,6 +8,8 @@ export interface DecoderConfig {
   numAttentionHeads: number;
   numKeyValueHeads: number;
   headDim: number;
+  /** `hidden_size`, when the config gives it: the residual stream's width. */
+  hiddenSize: number | null;
   bosTokenId: number | null;
   /** Any of these ends a sequence (gemma-2 lists several: `<eos>`, `<end_of_turn>`). */
   eosTokenIds: number[];
@@ -63,6 +65,7 @@ export function parseDecoderConfig(config: Json, configFile: string, generation:
     numAttentionHeads,
     numKeyValueHeads,
     headDim,
+    hiddenSize: config['hidden_size'] === undefined ? null : positiveInt(config, 'hidden_size', configFile),
     bosTokenId: single('bos_token_id'),
     eosTokenIds: tokenIds(eos.value, 'eos_token_id', eos.file),
     padTokenId: single('pad_token_id'),

@@ -1,11 +1,19 @@
 import type { Completion } from '../../records.js';
 import type { GenerateRequest, InferenceSession } from '../backend.js';
+import type { ActivationSpec } from './activation-spec.js';
 import type { GenerationSettings, SequenceResult } from './batch-generation.js';
+import type { CapturedActivations } from './captured-activations.js';
 import type { DevicePlacement } from './device-spec.js';
 import { recordSeed, type GenerationOptions } from './generation-options.js';
 import { MicroBatcher } from './micro-batcher.js';
 import type { ModelDir } from './model-dir.js';
 import { SessionThread } from './session-thread.js';
+
+/** --capture-activations: what the session's graph captures, and where each record's activations are left. */
+export interface SessionCapture {
+  spec: ActivationSpec;
+  captured: CapturedActivations;
+}
 
 /** Thrown at requests that were still queued when the session closed. */
 export class SessionClosedError extends Error {
@@ -35,6 +43,7 @@ export class OnnxInferenceSession implements InferenceSession {
     readonly concurrency: number,
     private readonly options: GenerationOptions,
     private readonly thread: SessionThread,
+    private readonly captured: CapturedActivations | undefined,
   ) {
     this.batcher = new MicroBatcher(concurrency, (requests, settle) => this.thread.generate(requests, settle));
   }
@@ -45,6 +54,7 @@ export class OnnxInferenceSession implements InferenceSession {
     model: ModelDir,
     placement: DevicePlacement,
     options: GenerationOptions,
+    capture?: SessionCapture,
   ): Promise<OnnxInferenceSession> {
     const settings: GenerationSettings = {
       temperature: options.temperature,
@@ -56,8 +66,8 @@ export class OnnxInferenceSession implements InferenceSession {
       padTokenId: model.config.padTokenId ?? model.config.eosTokenIds[0] ?? 0,
       useCache: true,
     };
-    const thread = await SessionThread.open({ model, placement, settings });
-    return new OnnxInferenceSession(id, batchSize, options, thread);
+    const thread = await SessionThread.open({ model, placement, settings, ...(capture && { capture: capture.spec }) });
+    return new OnnxInferenceSession(id, batchSize, options, thread, capture?.captured);
   }
 
   /** The id of the worker thread that runs this session's graph. */
@@ -70,6 +80,7 @@ export class OnnxInferenceSession implements InferenceSession {
     if (this.closed) throw new SessionClosedError(`session ${this.id} is closed`);
     const seed = recordSeed(this.options.seed, item.record.task_id, item.sampleIndex);
     const result = await this.batcher.submit({ prompt: item.prompt, seed, signal });
+    if (result.activations) this.captured?.hold(item.record.task_id, item.sampleIndex, result.activations);
     return {
       text: result.text,
       promptTokens: result.promptTokens,

@@ -1,8 +1,11 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { InputError } from '../../errors.js';
+import { withActivationTaps, type LayerTaps } from './activation-graph.js';
+import type { ActivationSpec } from './activation-spec.js';
 import type { DevicePlacement } from './device-spec.js';
 import { readGraphSignature, type GraphSignature } from './graph-signature.js';
 import type { ModelDir } from './model-dir.js';
@@ -41,20 +44,29 @@ export function sessionOptions(placement: DevicePlacement): ort.InferenceSession
   return { ...base, executionProviders: [{ name: 'cuda', deviceId: placement.deviceId }] };
 }
 
+/** A graph to open: its file, or its bytes (a graph extended in memory) and the file they came from. */
+export type GraphSource = string | { bytes: Uint8Array; file: string };
+
 /**
  * Opens the graph on one device. A file ORT cannot parse, or a provider that is missing, becomes an InputError
- * naming the file or the fix, not a stack trace.
+ * naming the file or the fix, not a stack trace. A graph given as bytes finds its external data (optimum's
+ * `model.onnx_data`) beside the file it came from, as it would have loaded from the file.
  */
-export async function createOrtSession(onnxFile: string, placement: DevicePlacement): Promise<ort.InferenceSession> {
+export async function createOrtSession(source: GraphSource, placement: DevicePlacement): Promise<ort.InferenceSession> {
   if (placement.kind === 'cuda' && !cudaProviderInstalled()) throw new InputError(`--devices cuda:${placement.deviceId}: ${CUDA_HINT}`);
+  const file = typeof source === 'string' ? source : source.file;
   try {
-    return await ort.InferenceSession.create(onnxFile, sessionOptions(placement));
+    if (typeof source === 'string') return await ort.InferenceSession.create(source, sessionOptions(placement));
+    const options = sessionOptions(placement);
+    const extra = options.extra as { session: Record<string, unknown> };
+    const session = { ...extra.session, model_external_initializers_file_folder_path: dirname(source.file) };
+    return await ort.InferenceSession.create(source.bytes, { ...options, extra: { ...extra, session } });
   } catch (error) {
     const message = (error as Error).message.split('\n')[0] ?? String(error);
     if (placement.kind === 'cuda' && /cuda|provider/i.test(message)) {
       throw new InputError(`--devices cuda:${placement.deviceId}: cannot start the CUDA provider (${message}); ${CUDA_HINT}`);
     }
-    throw new InputError(`${onnxFile}: not a loadable ONNX model (${message})`);
+    throw new InputError(`${file}: not a loadable ONNX model (${message})`);
   }
 }
 
@@ -69,12 +81,39 @@ export interface DecoderGraph {
   signature: GraphSignature;
 }
 
-export async function openDecoderGraph(model: ModelDir, placement: DevicePlacement): Promise<DecoderGraph> {
-  const session = await createOrtSession(model.onnxFile, placement);
+/**
+ * Opens the model's decoder graph. With `capture`, the graph is first extended in memory to also return the
+ * residual stream of the chosen layers (activation-graph.ts); without it, the file is opened as it is.
+ */
+export async function openDecoderGraph(model: ModelDir, placement: DevicePlacement, capture?: ActivationSpec): Promise<DecoderGraph> {
+  const extended = capture === undefined ? undefined : withActivationTaps(await readFile(model.onnxFile), capture, model.config.numLayers, model.onnxFile);
+  const session = await createOrtSession(extended === undefined ? model.onnxFile : { bytes: extended.model, file: model.onnxFile }, placement);
   try {
-    return { session, signature: readGraphSignature(session, model.config, model.onnxFile) };
+    const signature = readGraphSignature(session, model.config, model.onnxFile);
+    if (capture === undefined || extended === undefined) return { session, signature };
+    const hidden = capturedWidth(session, extended.taps, model);
+    return { session, signature: { ...signature, activations: { ...capture, hidden, taps: extended.taps } } };
   } catch (error) {
     await session.release();
     throw error;
   }
+}
+
+/** The residual stream's width, config.json's `hidden_size`: what activation files are sized by. */
+export function residualWidth(model: ModelDir): number {
+  const width = model.config.hiddenSize;
+  if (width === null) throw new InputError(`${join(model.root, 'config.json')}: --capture-activations needs hidden_size, the residual stream's width`);
+  return width;
+}
+
+/** `residualWidth`, checked against the added outputs' shape where ORT's shape inference fixed it. */
+function capturedWidth(session: ort.InferenceSession, taps: readonly LayerTaps[], model: ModelDir): number {
+  const width = residualWidth(model);
+  const name = taps[0]?.sum ?? taps[0]?.last;
+  const meta = session.outputMetadata.find((m) => m.name === name);
+  const inferred = meta?.isTensor ? meta.shape[meta.shape.length - 1] : undefined;
+  if (typeof inferred === 'number' && inferred > 0 && inferred !== width) {
+    throw new InputError(`${model.onnxFile}: the residual stream is ${inferred} wide but config.json says hidden_size=${width}`);
+  }
+  return width;
 }

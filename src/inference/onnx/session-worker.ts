@@ -73,7 +73,7 @@ async function handle(message: ToWorker): Promise<void> {
       if (graph !== null) {
         await graph.session.release();
         graph = null;
-        graph = await openDecoderGraph(start.model, start.placement);
+        graph = await openDecoderGraph(start.model, start.placement, start.capture);
       }
     } else {
       const closing = graph;
@@ -89,7 +89,7 @@ async function handle(message: ToWorker): Promise<void> {
 
 try {
   tokenizer = new PromptTokenizer(start.model);
-  graph = await openDecoderGraph(start.model, start.placement);
+  graph = await openDecoderGraph(start.model, start.placement, start.capture);
   port.on('message', (message: ToWorker) => void handle(message));
   send({ kind: 'ready' });
 } catch (error) {

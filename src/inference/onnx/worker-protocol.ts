@@ -1,5 +1,6 @@
 import { InputError } from '../../errors.js';
 import { RecordError, TransientError } from '../backend.js';
+import type { ActivationSpec } from './activation-spec.js';
 import type { GenerationSettings, SequenceResult } from './batch-generation.js';
 import type { DevicePlacement } from './device-spec.js';
 import type { ModelDir } from './model-dir.js';
@@ -15,6 +16,8 @@ export interface WorkerStart {
   model: ModelDir;
   placement: DevicePlacement;
   settings: GenerationSettings;
+  /** --capture-activations: the graph is extended to return these layers' residual stream at these positions. */
+  capture?: ActivationSpec;
 }
 
 export interface WorkerSequence {
