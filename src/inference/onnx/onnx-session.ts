@@ -1,5 +1,5 @@
 import type { Completion } from '../../records.js';
-import type { GenerateRequest, InferenceSession } from '../backend.js';
+import { SessionUnavailableError, type GenerateRequest, type InferenceSession } from '../backend.js';
 import type { ActivationSpec } from './activation-spec.js';
 import type { GenerationSettings, SequenceResult } from './batch-generation.js';
 import type { CapturedActivations } from './captured-activations.js';
@@ -8,6 +8,7 @@ import { recordSeed, type GenerationOptions } from './generation-options.js';
 import { MicroBatcher } from './micro-batcher.js';
 import type { ModelDir } from './model-dir.js';
 import { SessionThread } from './session-thread.js';
+import type { WorkerStart } from './worker-protocol.js';
 
 /** --capture-activations: what the session's graph captures, and where each record's activations are left. */
 export interface SessionCapture {
@@ -42,10 +43,12 @@ export class OnnxInferenceSession implements InferenceSession {
     readonly id: string,
     readonly concurrency: number,
     private readonly options: GenerationOptions,
-    private readonly thread: SessionThread,
+    /** What the worker is started with, to start it again after it dies. */
+    private readonly start: WorkerStart,
+    private thread: SessionThread,
     private readonly captured: CapturedActivations | undefined,
   ) {
-    this.batcher = new MicroBatcher(concurrency, (requests, settle) => this.thread.generate(requests, settle));
+    this.batcher = new MicroBatcher(concurrency, async (requests, settle) => (await this.liveThread()).generate(requests, settle));
   }
 
   static async open(
@@ -66,8 +69,8 @@ export class OnnxInferenceSession implements InferenceSession {
       padTokenId: model.config.padTokenId ?? model.config.eosTokenIds[0] ?? 0,
       useCache: true,
     };
-    const thread = await SessionThread.open({ model, placement, settings, ...(capture && { capture: capture.spec }) });
-    return new OnnxInferenceSession(id, batchSize, options, thread, capture?.captured);
+    const start: WorkerStart = { model, placement, settings, ...(capture && { capture: capture.spec }) };
+    return new OnnxInferenceSession(id, batchSize, options, start, await SessionThread.open(start), capture?.captured);
   }
 
   /** The id of the worker thread that runs this session's graph. */
@@ -97,8 +100,27 @@ export class OnnxInferenceSession implements InferenceSession {
   recycle(): Promise<void> {
     return this.batcher.between(async () => {
       if (this.closed) return;
-      await this.thread.recycle();
+      // A worker started afresh has a fresh arena too.
+      if (this.thread.alive) await this.thread.recycle();
+      else await this.liveThread();
     });
+  }
+
+  /**
+   * The session's worker, started again if it died (its batch failed with a TransientError): a crashed worker
+   * costs its batch a retry, not the session. Runs between batches, like every use of the thread. A worker that
+   * cannot be started again is SessionUnavailableError: the session is down until a later try starts one.
+   */
+  private async liveThread(): Promise<SessionThread> {
+    if (this.thread.alive) return this.thread;
+    await this.thread.close();
+    try {
+      this.thread = await SessionThread.open(this.start);
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new SessionUnavailableError(`session ${this.id}: its worker died and cannot be started again: ${why}`, undefined, { cause: error });
+    }
+    return this.thread;
   }
 
   /** Rejects queued requests, lets the running batch finish, then releases the graph and ends the worker. */

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { TransientError } from '../backend.js';
 import type { SequenceResult } from './batch-generation.js';
 import {
   rebuildError,
@@ -47,10 +48,11 @@ export class SessionThread {
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (message: FromWorker) => this.receive(message));
-    worker.on('error', (error) => this.fail(new Error(`onnx session worker failed: ${error.message}`, { cause: error })));
+    // A worker that dies takes its batch with it; the session starts a new one for the next batch, so a retry may work.
+    worker.on('error', (error) => this.fail(new TransientError(`onnx session worker failed: ${error.message}`, undefined, { cause: error })));
     worker.on('exit', (code) => {
       this.exited = true;
-      this.fail(new Error(`onnx session worker exited (code ${code})`));
+      this.fail(new TransientError(`onnx session worker exited (code ${code})`));
     });
     // After the listeners: adding a 'message' listener refs the worker again.
     worker.unref();
@@ -59,6 +61,11 @@ export class SessionThread {
   /** The worker's thread id (0 once it has exited). */
   get threadId(): number {
     return this.worker.threadId;
+  }
+
+  /** False once the worker has failed or exited: it takes no more jobs. */
+  get alive(): boolean {
+    return this.failure === null;
   }
 
   /** Starts the worker and waits until its graph and tokenizer are open; their errors are rethrown here as-is. */
