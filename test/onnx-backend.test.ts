@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { FLOAT, OnnxGraphBuilder } from '../scripts/tiny-model/onnx-graph-builder.js';
 import { InputError } from '../src/errors.js';
 import type { Prompted } from '../src/records.js';
+import { hubEnvironmentFrom } from '../src/inference/hub/hub-environment.js';
 import { parseDevices } from '../src/inference/onnx/device-spec.js';
 import { resolveGenerationOptions } from '../src/inference/onnx/generation-options.js';
 import { OnnxBackend } from '../src/inference/onnx/onnx-backend.js';
@@ -103,7 +104,9 @@ describe('bad models and flags give one-line InputErrors naming the culprit', ()
   });
 
   it('an unknown model id says how to export one', async () => {
-    await assert.rejects(OnnxBackend.open({ model: 'google/gemma-2-2b', modelsDir: scratch }), (error: unknown) => {
+    // Offline, so the Hub is not asked (test/hub-download.test.ts covers that against a local one).
+    const hub = hubEnvironmentFrom({ HF_HUB_OFFLINE: '1', HF_HUB_CACHE: scratch });
+    await assert.rejects(OnnxBackend.open({ model: 'google/gemma-2-2b', modelsDir: scratch, hub }), (error: unknown) => {
       assert.ok(error instanceof InputError);
       assert.match(error.message, /optimum-cli export onnx --model google\/gemma-2-2b --task text-generation-with-past/);
       assert.match(error.message, /google__gemma-2-2b/);

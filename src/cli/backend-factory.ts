@@ -63,9 +63,10 @@ export async function openBackend(args: BuildArgs, taskIds: readonly number[]): 
     case 'onnx': {
       const { OnnxBackend } = await import('../inference/onnx/onnx-backend.js');
       const { tinyModelDir, TINY_MODEL_NAME, TINY_MODEL_NOTICE } = await import('../inference/onnx/tiny-model.js');
+      const { createDownloadProgress, downloadProgressModeFor } = await import('../inference/hub/download-progress.js');
       if (!args.model && !args.testRun) {
         throw new InputError(
-          '--model is required for --backend onnx (an ONNX export dir or a model id in the models cache); ' +
+          '--model is required for --backend onnx (an ONNX export dir, or org/name from the Hugging Face cache or Hub); ' +
             'without a model, use --test-run (tiny demo model) or --backend reference|replay|openai',
         );
       }
@@ -73,6 +74,8 @@ export async function openBackend(args: BuildArgs, taskIds: readonly number[]): 
       const backend = await OnnxBackend.open({
         model: args.model ?? tinyModelDir(),
         modelsDir: args.modelsDir,
+        dtype: args.dtype,
+        downloadProgress: createDownloadProgress({ mode: downloadProgressModeFor({ quiet: args.quiet, isTTY: process.stderr.isTTY }), stream: process.stderr }),
         modelName: demo ? TINY_MODEL_NAME : undefined,
         devices: args.devices,
         sessions: args.sessions,

@@ -1,4 +1,5 @@
 import type { Prompted } from '../records.js';
+import { createDownloadProgress, downloadProgressModeFor } from '../inference/hub/download-progress.js';
 import type { GenerationOptions } from '../inference/onnx/generation-options.js';
 import { OnnxBackend } from '../inference/onnx/onnx-backend.js';
 
@@ -7,6 +8,7 @@ export interface GenerateArgs {
   model: string;
   prompt: string;
   modelsDir?: string;
+  dtype?: string;
   devices?: string;
   maxNewTokens?: number;
   temperature?: number;
@@ -33,6 +35,8 @@ export async function runGenerate(
   const backend = await OnnxBackend.open({
     model: args.model,
     modelsDir: args.modelsDir,
+    dtype: args.dtype,
+    downloadProgress: createDownloadProgress({ mode: downloadProgressModeFor({ isTTY: (err as { isTTY?: boolean }).isTTY }), stream: err }),
     devices: args.devices === undefined ? 'cpu' : args.devices.split(',')[0],
     batchSize: 1,
     generation,

@@ -2,6 +2,7 @@ import yargs, { type Argv } from 'yargs';
 import { InputError } from '../errors.js';
 import { withBuildOptions, type BuildArgs } from './build-options.js';
 import type { GenerateArgs } from './generate.js';
+import { withModelsOptions, type ModelsArgs } from './models.js';
 import type { ReportArgs } from './report.js';
 
 /**
@@ -69,9 +70,10 @@ export async function main(argv: string[]): Promise<number> {
       'Print one completion of an ONNX model, to check it by hand',
       (y) =>
         y
-          .option('model', { type: 'string', demandOption: true, describe: 'ONNX model dir or id in the models cache' })
+          .option('model', { type: 'string', demandOption: true, describe: 'ONNX model dir, or org/name[@revision] (Hugging Face cache or Hub)' })
           .option('prompt', { type: 'string', demandOption: true, describe: 'Text to continue' })
-          .option('models-dir', { type: 'string', describe: 'Where model ids are looked up' })
+          .option('models-dir', { type: 'string', describe: 'Where model ids are looked up before the Hugging Face cache' })
+          .option('dtype', { type: 'string', describe: 'Which ONNX export of the model: fp32, fp16, q8, …' })
           .option('devices', { type: 'string', describe: 'cpu or cuda:N' })
           .option('max-new-tokens', { type: 'number' })
           .option('temperature', { type: 'number' })
@@ -81,9 +83,15 @@ export async function main(argv: string[]): Promise<number> {
           .option('stop', { type: 'string', array: true, describe: 'Stop sequence; repeat for several' }) as unknown as Argv<GenerateArgs>,
       (args) => run(async () => (await import('./generate.js')).runGenerate(args)),
     )
+    .command<ModelsArgs>(
+      'models <action> [models..]',
+      'Download (pull), list or remove (rm) ONNX models in the Hugging Face cache, shared with Python tools',
+      (y) => withModelsOptions(y),
+      (args) => run(async () => (await import('./models.js')).runModels(args)),
+    )
     .strictCommands()
     .strictOptions()
-    .demandCommand(1, 'name a command: build, evaluate, retry-failed, generate, preflight or report')
+    .demandCommand(1, 'name a command: build, evaluate, retry-failed, generate, preflight, report or models')
     .recommendCommands()
     .help()
     .version()

@@ -1,3 +1,6 @@
+import { statfs } from 'node:fs/promises';
+import { relative } from 'node:path';
+import { formatBytes } from '../monitor/byte-format.js';
 import { readNvidiaGpus } from '../monitor/gpu-reader.js';
 import { runPreflight, type PreflightCheck, type PreflightResult } from '../monitor/preflight.js';
 import {
@@ -8,6 +11,7 @@ import {
   gpuCheck,
   judgeImportsCheck,
   machineCheck,
+  nearestExistingDir,
   nodeVersionCheck,
   pathFoundCheck,
   pythonCheck,
@@ -57,21 +61,40 @@ export async function preflightFor(args: BuildArgs, records: number): Promise<Pr
   ];
   if (args.dataset) checks.push(pathFoundCheck('dataset', '--dataset', args.dataset));
   const model = args.model;
-  if (args.backend === 'onnx' && model) checks.push(modelCheck(model, args.modelsDir));
+  if (args.backend === 'onnx' && model) checks.push(modelCheck(model, args));
   return { result: await runPreflight(checks), python };
 }
 
-/** An ONNX model dir, or a model id found in the models cache. */
-function modelCheck(model: string, modelsDir: string | undefined): PreflightCheck {
+/**
+ * Where `--model` is found (a directory, the models dir, the Hugging Face cache) or what will be downloaded from the
+ * Hub, with the ONNX variant and size; fails when the cache's disk cannot hold the download.
+ */
+function modelCheck(model: string, args: Pick<BuildArgs, 'modelsDir' | 'dtype'>): PreflightCheck {
   return {
     name: 'model',
     run: async () => {
-      const { resolveModel } = await import('../inference/onnx/model-resolution.js');
-      try {
-        const resolved = await resolveModel(model, modelsDir);
-        return { status: 'ok', detail: `${resolved.name} (${resolved.dir})` };
-      } catch (error) {
-        return { status: 'fail', detail: error instanceof Error ? error.message : String(error) };
+      const { planModel } = await import('../inference/onnx/model-resolution.js');
+      const { hubEnvironmentFrom } = await import('../inference/hub/hub-environment.js');
+      const hub = hubEnvironmentFrom();
+      const plan = await planModel(model, { modelsDir: args.modelsDir, dtype: args.dtype, hub });
+      const graph = plan.onnxFile === undefined ? 'no ONNX graph' : `${plan.dtype} (${relative(plan.dir, plan.onnxFile)})`;
+      const at = plan.commit === undefined ? '' : ` at ${plan.commit.slice(0, 12)}`;
+      const head = `${plan.name}: ${graph}, ${formatBytes(plan.bytes)}`;
+      switch (plan.source) {
+        case 'directory':
+          return { status: 'ok', detail: `${head}, directory ${plan.dir}` };
+        case 'models-dir':
+          return { status: 'ok', detail: `${head}, models dir ${plan.dir}` };
+        case 'hf-cache':
+          return { status: 'ok', detail: `${head}, Hugging Face cache${at} (${plan.dir})` };
+        case 'hub': {
+          const cache = await nearestExistingDir(hub.cacheDir);
+          const stats = await statfs(cache);
+          const free = Number(stats.bavail) * Number(stats.bsize);
+          const detail = `${head}, to download: ${formatBytes(plan.downloadBytes)} from ${hub.endpoint}${at} into ${hub.cacheDir}`;
+          if (free < plan.downloadBytes) return { status: 'fail', detail: `${detail}, but only ${formatBytes(free)} free there` };
+          return { status: 'ok', detail };
+        }
       }
     },
   };

@@ -130,7 +130,7 @@ export function diskSpaceCheck(outputDir: string, requiredBytes: number, readSta
   };
 }
 
-async function nearestExistingDir(dir: string): Promise<string> {
+export async function nearestExistingDir(dir: string): Promise<string> {
   for (let current = dir; ; current = path.dirname(current)) {
     try {
       if ((await stat(current)).isDirectory()) return current;

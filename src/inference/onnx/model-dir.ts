@@ -41,8 +41,11 @@ async function readJson(file: string, required: boolean): Promise<Record<string,
   return value as Record<string, unknown>;
 }
 
-/** Loads and checks everything but the graph itself (that needs a session: see graph-signature.ts). */
-export async function loadModelDir(root: string): Promise<ModelDir> {
+/**
+ * Loads and checks everything but the graph itself (that needs a session: see graph-signature.ts). `onnxFile`
+ * is the graph model resolution chose (by `--dtype`); without it the first of ONNX_CANDIDATES is used.
+ */
+export async function loadModelDir(root: string, onnxFile?: string): Promise<ModelDir> {
   if (!(await exists(root))) throw new InputError(`model dir ${root} does not exist`);
   const configFile = join(root, 'config.json');
   const generationFile = join(root, 'generation_config.json');
@@ -55,8 +58,7 @@ export async function loadModelDir(root: string): Promise<ModelDir> {
   const tokenizerFile = join(root, 'tokenizer.json');
   const tokenizerJson = await readJson(tokenizerFile, true);
   const tokenizerConfig = await readJson(join(root, 'tokenizer_config.json'), false);
-  let onnxFile: string | undefined;
-  for (const candidate of ONNX_CANDIDATES) {
+  for (const candidate of onnxFile === undefined ? ONNX_CANDIDATES : []) {
     if (await exists(join(root, candidate))) {
       onnxFile = join(root, candidate);
       break;

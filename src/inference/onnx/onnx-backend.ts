@@ -1,5 +1,7 @@
 import { InputError } from '../../errors.js';
 import type { InferenceBackend } from '../backend.js';
+import type { DownloadProgress } from '../hub/download-progress.js';
+import type { HubEnvironment } from '../hub/hub-environment.js';
 import { parseDevices } from './device-spec.js';
 import { resolveGenerationOptions, type GenerationOptions } from './generation-options.js';
 import { loadModelDir } from './model-dir.js';
@@ -8,10 +10,16 @@ import { OnnxInferenceSession } from './onnx-session.js';
 import { placementName } from './ort-session-factory.js';
 
 export interface OnnxBackendOptions {
-  /** [--model] a model directory, or a model id in the models cache. */
+  /** [--model] a model directory, or `org/name[@revision]`: the models dir, the Hugging Face cache, the Hub. */
   model: string;
-  /** [--models-dir] where model ids are looked up; default `defaultModelsCacheDir()`. */
+  /** [--models-dir] where model ids are looked up first; default `defaultModelsCacheDir()`. */
   modelsDir?: string;
+  /** [--dtype] which ONNX export of the model (fp32, fp16, q8, …) where it has several. */
+  dtype?: string;
+  /** The Hub and its cache; default from the environment (HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE, HF_HOME…). */
+  hub?: HubEnvironment;
+  /** Shows a model download; none: silent. */
+  downloadProgress?: DownloadProgress;
   /** Overrides the dataset's `model` column (e.g. the tiny demo model's name). */
   modelName?: string;
   /** [--devices] `cpu` (default) or `cuda:0,cuda:1,...`. */
@@ -42,8 +50,13 @@ export class OnnxBackend implements InferenceBackend {
     const devices = options.devices ?? 'cpu';
     const placements = parseDevices(devices, options.sessions ?? 1);
     const generation = resolveGenerationOptions(options.generation);
-    const resolved = await resolveModel(options.model, options.modelsDir);
-    const modelDir = await loadModelDir(resolved.dir);
+    const resolved = await resolveModel(options.model, {
+      modelsDir: options.modelsDir,
+      dtype: options.dtype,
+      hub: options.hub,
+      progress: options.downloadProgress,
+    });
+    const modelDir = await loadModelDir(resolved.dir, resolved.onnxFile);
     // Each session starts in its own worker thread, so they open side by side.
     const opened = await Promise.allSettled(
       placements.map((placement, index) => OnnxInferenceSession.open(placementName(placement, index), batchSize, modelDir, placement, generation)),
@@ -58,6 +71,9 @@ export class OnnxBackend implements InferenceBackend {
     return new OnnxBackend(name, sessions, {
       backend: 'onnx',
       model: name,
+      modelSource: resolved.source,
+      ...(resolved.commit === undefined ? {} : { modelCommit: resolved.commit }),
+      dtype: resolved.dtype ?? null,
       modelType: modelDir.config.modelType,
       devices,
       sessions: sessions.length,
