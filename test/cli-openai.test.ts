@@ -48,7 +48,7 @@ describe('mbpp-stream build --backend openai against two vLLM-like servers', () 
     assert.ok(!run.stderr.includes(SECRET));
   });
 
-  it('when every endpoint is down the run stops with a one-line reason, exit 1, and the same command can resume later', async () => {
+  it('when every endpoint stays down past --max-outage the run stops with a one-line reason, exit 1, and the same command can resume later', async () => {
     // A port that refuses connections: bind one, note it, close it.
     const port = await new Promise<number>((resolve) => {
       const probe = createServer().listen(0, '127.0.0.1', () => {
@@ -61,11 +61,12 @@ describe('mbpp-stream build --backend openai against two vLLM-like servers', () 
     const out = join(dir, 'down');
     const run = await runCli(
       ['build', '--backend', 'openai', '--model', 'google/gemma-2-2b', '--dataset', SAMPLE, '--end', '2', '--output-dir', out,
-        '--endpoint', `http://127.0.0.1:${port}/v1`, '--config', config],
+        '--endpoint', `http://127.0.0.1:${port}/v1`, '--config', config, '--max-outage', '1s'],
       { env: { OPENAI_API_KEY: SECRET } },
     );
     assert.equal(run.code, 1, run.stderr);
-    assert.match(run.stderr, /stopped by an error: NoHealthySessionError: no healthy inference session left/);
+    assert.match(run.stderr, /no inference session is up: pausing, probing for up to 1s until one comes back/);
+    assert.match(run.stderr, /stopped: no inference session came back within 1s of the last one going down: openai .*ECONNREFUSED/);
     assert.match(run.stderr, /Resume with the same command/);
     assert.doesNotMatch(run.stderr, /unexpected failure/);
     assert.ok((await readdir(join(out, 'mbpp_datasets', 'runs'))).length === 1, 'the run is kept for a resume');
