@@ -25,7 +25,11 @@ function outcome(taskId: number, verdict: 'passed' | 'wrong' | 'failed', attempt
 }
 
 /** A display writing into a string, on a fake clock that advances one second per record. */
-function captured(mode: ProgressMode, total: number, extra: { every?: number; resources?: () => ResourceSample } = {}) {
+function captured(
+  mode: ProgressMode,
+  total: number,
+  extra: { every?: number; resources?: () => ResourceSample; sessions?: () => { up: number; total: number } } = {},
+) {
   const stream = new PassThrough();
   let text = '';
   stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -117,6 +121,31 @@ describe('progress display', () => {
     run.display.start();
     run.display.record(outcome(1, 'passed'));
     assert.match(run.output(), / \| RSS 1\.5 GiB \| GPU0 2\.0\/80\.0 GiB GPU1 1\.0\/80\.0 GiB\n/);
+  });
+
+  it('shows how many inference sessions are up when there are several or one is down, and puts them in JSON progress', () => {
+    const sessions = { up: 4, total: 4 };
+    const run = captured('lines', 3, { every: 1, sessions: () => sessions });
+    run.display.start();
+    run.display.record(outcome(1, 'passed'));
+    sessions.up = 2;
+    run.display.record(outcome(2, 'passed'));
+    assert.match(run.output(), / ETA \S+ \| 4\/4 sessions up\n.* ETA \S+ \| 2\/4 sessions up\n/);
+    const alone = { up: 1, total: 1 };
+    const single = captured('lines', 3, { every: 1, sessions: () => alone });
+    single.display.start();
+    single.display.record(outcome(1, 'passed'));
+    alone.up = 0;
+    single.display.record(outcome(2, 'passed'));
+    const [, first, second] = single.output().trimEnd().split('\n');
+    assert.doesNotMatch(first!, /sessions up/, 'one session, up: nothing to say');
+    assert.match(second!, / \| 0\/1 sessions up$/);
+    const json = captured('json', 1, { every: 1, sessions: () => sessions });
+    json.display.start();
+    json.display.record(outcome(1, 'passed'));
+    const progress = json.output().trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>).find((e) => e['event'] === 'progress');
+    assert.equal(progress?.['sessions_up'], 2);
+    assert.equal(progress?.['sessions_total'], 4);
   });
 
   it('prints only the summary when quiet', () => {
