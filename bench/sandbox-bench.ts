@@ -7,37 +7,15 @@
  *
  * The dataset comes from --dataset or MBPP_STREAM_DATASET.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import type { MbppRecord } from '../src/records.js';
 import { bwrapUnavailableReason } from '../src/sandbox/isolation.js';
 import { resolvePython } from '../src/sandbox/python.js';
 import { createExecutor } from '../src/sandbox/sandbox-executor.js';
 import type { IsolationLevel } from '../src/sandbox/executor.js';
+import { runUnsafeFloor } from './unsafe-floor.js';
 
-const run = promisify(execFile);
-
-const FLOOR_SCRIPT = `
-import json, sys
-failures = 0
-for line in open(sys.argv[1]):
-    record = json.loads(line)
-    namespace = {"__name__": "solution"}
-    try:
-        exec(record["code"], namespace)
-        exec(record["test_setup_code"], namespace)
-    except BaseException:
-        failures += len(record["test_list"])
-        continue
-    for test in record["test_list"]:
-        try:
-            exec(test, namespace)
-        except BaseException:
-            failures += 1
-print(failures)
-`;
 
 const { values } = parseArgs({
   options: {
@@ -60,12 +38,11 @@ const overheadRuns = Number(values['overhead-runs']);
 const python = await resolvePython();
 const testCount = records.reduce((sum, record) => sum + record.test_list.length, 0);
 
-let started = performance.now();
-const floor = await run(python.executable, ['-c', FLOOR_SCRIPT, dataset], { maxBuffer: 1 << 20 });
-const floorSeconds = (performance.now() - started) / 1000;
+const floor = await runUnsafeFloor(python.executable, dataset);
+const floorSeconds = floor.seconds;
 
 const executor = await createExecutor({ workers });
-started = performance.now();
+let started = performance.now();
 const outcomes = await Promise.all(
   records.map((record) =>
     executor.execute({ code: record.code, setupCode: record.test_setup_code, tests: record.test_list }),
@@ -79,7 +56,7 @@ const failing = records
   .filter(({ results }) => results.some((result) => !result.passed));
 
 console.log(`MBPP reference solutions: ${records.length} programs, ${testCount} tests, Python ${python.version}`);
-console.log(`unsafe floor (one process, exec in turn): ${floorSeconds.toFixed(2)} s, ${floor.stdout.trim()} failed tests`);
+console.log(`unsafe floor (one process, exec in turn): ${floorSeconds.toFixed(2)} s, ${floor.failedTests} failed tests`);
 console.log(
   `sandbox (${executor.isolation}, ${executor.parallelism} workers): ${sandboxSeconds.toFixed(2)} s, ` +
     `ratio ${(sandboxSeconds / floorSeconds).toFixed(2)}x the floor, ${failing.length} programs with a failed test`,
@@ -96,11 +73,14 @@ const levels: IsolationLevel[] = ['rlimit', 'none'];
 if ((await bwrapUnavailableReason(python)) === null) levels.unshift('bwrap');
 for (const isolation of levels) {
   const single = await createExecutor({ isolation, workers: 1 });
-  started = performance.now();
+  const times: number[] = [];
   for (let index = 0; index < overheadRuns; index++) {
+    started = performance.now();
     await single.execute({ code: 'pass', setupCode: '', tests: ['assert True'] });
+    times.push(performance.now() - started);
   }
-  const perTest = (performance.now() - started) / overheadRuns;
   await single.close();
-  console.log(`per-test overhead, empty program, ${isolation}: ${perTest.toFixed(2)} ms (${overheadRuns} runs, 1 worker)`);
+  times.sort((a, b) => a - b);
+  const median = times[Math.floor(times.length / 2)]!;
+  console.log(`per-program overhead, empty program, ${isolation}: median ${median.toFixed(2)} ms (${overheadRuns} runs, 1 worker)`);
 }

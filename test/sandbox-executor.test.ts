@@ -130,18 +130,25 @@ for (const isolation of ['bwrap', 'rlimit', 'none'] as const) {
     });
 
     it('gives each test its own CPU limit, and reports the CPU time each test took', async () => {
-      const outcome = await executor.execute({
-        code: 'def spin(seconds):\n    import time\n    end = time.process_time() + seconds\n    while time.process_time() < end: pass',
-        setupCode: '',
-        tests: ['spin(0.3)', 'spin(1.5)', 'spin(0.3)'],
-        cpuLimits: [1, 3, 1],
-      });
-      assert.deepEqual(outcome.testResults.map((result) => result.error_type), [null, null, null]);
-      const [first, second] = outcome.testCpuSeconds as number[];
-      assert.ok(first! >= 0.3 && first! < 1, `spin(0.3) took ${first} CPU s`);
-      assert.ok(second! >= 1.5 && second! < 3, `spin(1.5) took ${second} CPU s`);
-      const limited = await executor.execute({ code: '', setupCode: '', tests: ['while True: pass'], cpuLimits: [1] });
-      assert.equal(limited.testResults[0]!.message, 'exceeded the CPU limit of 1 s');
+      // Its own pool: a generous wall-clock cap, so that only CPU time decides on a loaded machine.
+      const spinner = await createExecutor({ isolation, workers: 1, limits: { cpuSeconds: 1, wallSeconds: 120 } });
+      try {
+        const outcome = await spinner.execute({
+          code: 'def spin(seconds):\n    import time\n    end = time.process_time() + seconds\n    while time.process_time() < end: pass',
+          setupCode: '',
+          tests: ['spin(0.3)', 'spin(2.2)', 'spin(2.2)'],
+          cpuLimits: [1, 4, 1],
+        });
+        // 2.2 s passes under its own 4 s limit, and times out under the 1 s one (the budget is whole seconds, at most 2).
+        assert.deepEqual(outcome.testResults.map((result) => result.error_type), [null, null, 'Timeout']);
+        assert.equal(outcome.testResults[2]!.message, 'exceeded the CPU limit of 1 s');
+        const [first, second, third] = outcome.testCpuSeconds!;
+        assert.ok(first! >= 0.3 && first! < 1, `spin(0.3) took ${first} CPU s`);
+        assert.ok(second! >= 2.2 && second! < 4, `spin(2.2) took ${second} CPU s`);
+        assert.equal(third, null, 'a test that timed out reports no time of its own');
+      } finally {
+        await spinner.close();
+      }
     });
 
     it('fails every test with ProgramError when the program does not load', async () => {

@@ -1,19 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The Python worker's source text. It lives in src/sandbox/worker.py; from dist/sandbox/ (after
- * `tsc`, which copies no .py files) it is found in the package's src/ folder, which is published.
- * The worker is started with `python -c SOURCE`, so no path needs to be visible inside the sandbox.
+ * The Python worker's file, which the package ships: src/sandbox/worker.py, found from src/sandbox/ (tsx) and from
+ * dist/sandbox/ (after `tsc`, which copies no .py files). Workers run it as a script, so neither `ps` nor
+ * /proc/<pid>/cmdline carries its whole source.
  */
-export function workerSource(): string {
-  const candidates = [new URL('./worker.py', import.meta.url), new URL('../../src/sandbox/worker.py', import.meta.url)];
-  for (const candidate of candidates) {
-    try {
-      return readFileSync(candidate, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-  }
-  throw new Error(`sandbox worker source not found at ${candidates.map((url) => fileURLToPath(url)).join(' or ')}`);
+export function workerScriptPath(): string {
+  const candidates = [new URL('./worker.py', import.meta.url), new URL('../../src/sandbox/worker.py', import.meta.url)].map((url) =>
+    fileURLToPath(url),
+  );
+  const found = candidates.find((candidate) => existsSync(candidate));
+  if (!found) throw new Error(`sandbox worker source not found at ${candidates.join(' or ')}`);
+  return found;
 }

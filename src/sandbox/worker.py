@@ -58,7 +58,7 @@ import contextlib, copy, dataclasses, datetime, decimal, difflib, enum, fraction
 import heapq, io, itertools, math, numbers, operator, queue, random, re, statistics  # noqa: E401,F401
 import string, struct, textwrap, time, types, typing, unicodedata, weakref  # noqa: E401,F401
 
-sys.path[:] = [entry for entry in sys.path if entry]  # `-c` puts the current dir first: judged code's dir is its own
+del sys.path[0]  # the worker's own dir: judged code must not import from it
 CONFIG = json.loads(sys.argv[1])
 LIMITS = CONFIG["limits"]
 LEVEL = CONFIG["level"]  # 'bwrap' | 'rlimit' | 'none'
@@ -267,6 +267,7 @@ class Batch:
         self.output_tail = b""
         self.pending = b""
         self.message_for = None  # the report an 'M' line completes
+        self.clear = None  # set when the child is left for the caller to clear away (every test reported)
 
     def feed(self, data, tag):
         """Parses complete result lines; lines without this child's nonce are ignored. Returns
@@ -640,7 +641,8 @@ def cpu_time(pid):
 def run_batch(program, setup, tests, limits, start, job_id):
     """Forks one child for tests start.. and watches it: result pipe, output pipe, exit, wall cap
     (restarted whenever a test starts or reports), cancel. Returns the Batch once the child and
-    everything it started are gone."""
+    everything it started are gone; or, once every test has reported, at once with `batch.clear`
+    set to do that, so the reply need not wait for the child to exit and be cleared away."""
     batch = Batch(start, limits)
     nonce = secrets.token_hex(16)
     tag = nonce + " "
@@ -664,8 +666,9 @@ def run_batch(program, setup, tests, limits, start, job_id):
     next_cpu_check = started + CPU_CHECK_SECONDS
     open_fds = {result_r, output_r}
     exited = False
+    deferred = False
     try:
-        while not exited:
+        while not exited and batch.next < len(tests):
             now = time.monotonic()
             remaining = deadline - now
             if remaining <= 0:
@@ -696,6 +699,10 @@ def run_batch(program, setup, tests, limits, start, job_id):
                         batch.output_tail = (batch.output_tail + chunk)[-LIMITS["outputBytes"]:]
             if batch.cancelled:
                 break
+        if batch.next == len(tests) and not batch.cancelled:
+            deferred = True
+            batch.clear = lambda: (kill_tree(pid), release_child((pidfd, result_r, output_r), workdir))
+            return batch
         batch.status, batch.cpu_seconds = kill_tree(pid)
         for fd in (result_r, output_r):
             os.set_blocking(fd, False)
@@ -708,13 +715,18 @@ def run_batch(program, setup, tests, limits, start, job_id):
         except BlockingIOError:
             pass
     finally:
-        for fd in (pidfd, result_r, output_r):
-            os.close(fd)
-        try:
-            os.rmdir(workdir)  # usually empty: skip rmtree's walk
-        except OSError:
-            shutil.rmtree(workdir, ignore_errors=True)
+        if not deferred:
+            release_child((pidfd, result_r, output_r), workdir)
     return batch
+
+
+def release_child(fds, workdir):
+    for fd in fds:
+        os.close(fd)
+    try:
+        os.rmdir(workdir)  # usually empty: skip rmtree's walk
+    except OSError:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def describe_end(verdict):
@@ -781,20 +793,21 @@ def run_tests(program, setup, tests, limits, job_id):
     child died gets the verdict its death means. A program that fails to load fails every
     remaining test the same way. Once a test times out the label is known (not correct), and the
     tests after it are not run: they get `Skipped`, so an endless loop costs one limit, not one
-    per test. Returns the results and each test's CPU seconds (None where it did not report)."""
+    per test. Returns the results, each test's CPU seconds (None where it did not report), and what
+    clears the last child away (to call once the reply is out)."""
     results = [None] * len(tests)
     start = 0
     cpu = [None] * len(tests)
     while start < len(tests):
         batch = run_batch(program, setup, tests, limits, start, job_id)
         if batch.cancelled:
-            return None, None
+            return None, None, None
         for index in range(start, batch.next):
             results[index] = to_result(reported_verdict("V", batch.reported[index]))[0]
             cpu[index] = batch.cpu.get(index)
         start = batch.next
         if start == len(tests):
-            break
+            return results, cpu, batch.clear
         if batch.program is not None or not batch.loaded:
             verdict = reported_verdict("P", batch.program) if batch.program is not None else death_verdict(batch)
             failure = to_result(verdict)[0]
@@ -812,7 +825,7 @@ def run_tests(program, setup, tests, limits, job_id):
                 break
         # else it died between reporting a test and starting the next: nothing to charge, the rest
         # go to a fresh child
-    return results, cpu
+    return results, cpu, None
 
 
 def send(message):
@@ -856,12 +869,14 @@ def main():
         challenge_tests = job.get("challengeTests")
         tests = job["tests"] + (challenge_tests or [])
         limits = job.get("cpuLimits") or [LIMITS["cpuSeconds"]] * len(tests)
-        results, cpu = run_tests(job["code"], job["setup"], tests, limits, job_id)
+        results, cpu, clear = run_tests(job["code"], job["setup"], tests, limits, job_id)
         if results is None:
             send({"id": job_id, "cancelled": True})
         else:
             send({"id": job_id, "tests": results[:count],
                   "challenge": results[count:] if challenge_tests is not None else None, "cpu": cpu})
+        if clear is not None:
+            clear()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,55 @@
+/**
+ * The full reference build through the real CLI against the unsafe floor, side by side in one run: `pairs`
+ * interleaved pairs (floor, build), each build a fresh `mbpp-stream build --backend reference` over every problem
+ * (bwrap where it works), timed from launch to exit (process start, preflight and the sandbox's start included) and
+ * by the build's own "finished in" stream time. Prints each pair and the median ratio.
+ *
+ *   npm run build && node --import tsx bench/reference-build-bench.ts --dataset path/to/mbpp.jsonl [--pairs 3] [--workers N]
+ *
+ * The dataset comes from --dataset or MBPP_STREAM_DATASET. Reference timings are cached before the first pair.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { resolvePython } from '../src/sandbox/python.js';
+import { runUnsafeFloor } from './unsafe-floor.js';
+
+const run = promisify(execFile);
+const { values } = parseArgs({ options: { dataset: { type: 'string' }, pairs: { type: 'string', default: '3' }, workers: { type: 'string' } } });
+const dataset = values.dataset ?? process.env.MBPP_STREAM_DATASET;
+if (!dataset) {
+  console.error('reference-build-bench: give --dataset PATH or set MBPP_STREAM_DATASET');
+  process.exit(2);
+}
+const cli = fileURLToPath(new URL('../bin/mbpp-stream.js', import.meta.url));
+const python = await resolvePython();
+
+async function build(): Promise<{ wall: number; stream: number; summary: string }> {
+  const out = mkdtempSync(join(tmpdir(), 'mbpp-ref-bench-'));
+  const args = [cli, 'build', '--backend', 'reference', '--dataset', dataset!, '--output-dir', out, '--quiet'];
+  if (values.workers) args.push('--workers', values.workers);
+  const started = performance.now();
+  const { stdout, stderr } = await run(process.execPath, args, { maxBuffer: 1 << 24 });
+  const wall = (performance.now() - started) / 1000;
+  rmSync(out, { recursive: true, force: true });
+  const text = `${stdout}\n${stderr}`;
+  const finished = /finished (\d+)\/(\d+) records in ([\d.]+)s/.exec(text);
+  return { wall, stream: finished ? Number(finished[3]) : Number.NaN, summary: /passed \d+[^\n]*/.exec(text)?.[0] ?? '' };
+}
+
+await build(); // caches the reference timings and warms the page cache
+const ratios: number[] = [];
+for (let pair = 0; pair < Number(values.pairs); pair++) {
+  const floor = await runUnsafeFloor(python.executable, dataset);
+  const built = await build();
+  ratios.push(built.wall / floor.seconds);
+  console.log(
+    `pair ${pair + 1}: floor ${floor.seconds.toFixed(2)} s | build ${built.wall.toFixed(2)} s launch to exit (stream ${built.stream} s) | ` +
+      `${(built.wall / floor.seconds).toFixed(2)}x | ${built.summary}`,
+  );
+}
+ratios.sort((a, b) => a - b);
+console.log(`median ratio, build launch-to-exit vs unsafe floor: ${ratios[Math.floor(ratios.length / 2)]!.toFixed(2)}x (${python.executable} ${python.version})`);
