@@ -225,19 +225,32 @@ export function loadBalance<T, R, S extends BalancedSession>(
           error: breaker.lastError,
         }));
 
+      /** Runs `action` after `delayMs` unless the stream ends first; unsubscribing the timer cancels it. */
+      const after = (delayMs: number, action: () => void): Subscription => {
+        const timer = new Subscription();
+        subscriber.add(timer);
+        timer.add(
+          scheduler.schedule(() => {
+            subscriber.remove(timer);
+            action();
+          }, delayMs),
+        );
+        return timer;
+      };
+
+      const cancel = (timer: Subscription | undefined): void => {
+        timer?.unsubscribe();
+        if (timer) subscriber.remove(timer);
+      };
+
       /** Waits out the breaker's cooldown, then lets the next try through as its probe. */
       const coolDown = (state: SessionState<S>): number => {
         const delayMs = state.breaker.cooldownMs();
-        state.cooldown = new Subscription();
-        subscriber.add(state.cooldown);
-        state.cooldown.add(
-          scheduler.schedule(() => {
-            if (state.cooldown) subscriber.remove(state.cooldown);
-            state.cooldown = undefined;
-            state.breaker.halfOpen();
-            dispatch();
-          }, delayMs),
-        );
+        state.cooldown = after(delayMs, () => {
+          state.cooldown = undefined;
+          state.breaker.halfOpen();
+          dispatch();
+        });
         return delayMs;
       };
 
@@ -271,13 +284,13 @@ export function loadBalance<T, R, S extends BalancedSession>(
 
       const cameBack = (state: SessionState<S>, downSince: number, probes: number): void => {
         const at = scheduler.now();
-        state.cooldown?.unsubscribe();
+        cancel(state.cooldown);
         state.cooldown = undefined;
         tell({ kind: 'session-up', session: state.session, downMs: at - downSince, probes, up: up(), total: pool.length, at });
         if (poolDownSince !== null) {
           const downMs = at - poolDownSince;
           poolDownSince = null;
-          patience?.unsubscribe();
+          cancel(patience);
           patience = undefined;
           tell({ kind: 'pool-up', downMs, at });
         }
@@ -291,11 +304,7 @@ export function loadBalance<T, R, S extends BalancedSession>(
         tell({ kind: 'pool-down', maxOutageMs: maxOutage, at });
         if (unusable()) giveUpOnPool(null);
         else if (maxOutage === 0) giveUpOnPool(0);
-        else if (Number.isFinite(maxOutage)) {
-          patience = new Subscription();
-          subscriber.add(patience);
-          patience.add(scheduler.schedule(() => giveUpOnPool(maxOutage), maxOutage));
-        }
+        else if (Number.isFinite(maxOutage)) patience = after(maxOutage, () => giveUpOnPool(maxOutage));
       };
 
       const giveUpOnPool = (waitedMs: number | null): void => {
@@ -336,21 +345,15 @@ export function loadBalance<T, R, S extends BalancedSession>(
       const retryLater = (pending: PendingItem<T, S>, error: unknown, delayMs: number): void => {
         policy.onRetry?.({ error, attempt: pending.attempts, delayMs });
         logger?.debug({ attempt: pending.attempts, delay_ms: delayMs, error: describeError(error) }, 'retrying');
-        if (delayMs === 0) {
+        const requeue = (): void => {
           queue.pushRetry(pending);
           dispatch();
-          return;
+        };
+        if (delayMs === 0) requeue();
+        else {
+          after(delayMs, requeue);
+          dispatch();
         }
-        const wait = new Subscription();
-        subscriber.add(wait);
-        wait.add(
-          scheduler.schedule(() => {
-            subscriber.remove(wait);
-            queue.pushRetry(pending);
-            dispatch();
-          }, delayMs),
-        );
-        dispatch();
       };
 
       /** The item is done trying: it becomes a failed record through `fallback`, or ends the stream without one. */
