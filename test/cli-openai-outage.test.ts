@@ -109,4 +109,20 @@ describe('mbpp-stream build --backend openai when the server restarts mid-run', 
     assert.equal(rows.length, RECORDS);
     assert.ok(rows.every((row) => row.status === 'ok' && row.is_correct === true));
   });
+
+  it('Ctrl+C while no session is up stops at once (exit 130), as nothing can go on', async () => {
+    const out = join(dir, 'interrupted');
+    const seen = server.requests.length;
+    const child = build(out);
+    const run = collect(child);
+    const paused = said(child, /no inference session is up: pausing/);
+    await server.waitForRequests(seen + 2);
+    await server.stop();
+    await paused;
+    child.kill('SIGINT');
+    const { code, stderr } = await run;
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /SIGINT: no inference session is up, so no record can go on; stopping now/);
+    assert.match(stderr, /stopped by SIGINT: \d+\/6 done, journal, checkpoint and autosave saved/);
+  });
 });
