@@ -9,7 +9,7 @@ export interface CooldownPolicy {
   cooldown?: number;
   /** Each failed probe makes the next wait this many times longer. Default 2. */
   factor?: number;
-  /** The longest wait between probes, in ms. Default 30,000. */
+  /** The longest wait between probes, in ms: how late a session that is back may rejoin. Default 10,000. */
   maxCooldown?: number;
   /** Spread each wait by up to ± this fraction (0..1), so sessions that fell together are not probed in lockstep. Default 0.2. */
   jitter?: number;
@@ -24,7 +24,7 @@ export function resolveCooldownPolicy(operator: string, policy: CooldownPolicy =
   const resolved: ResolvedCooldownPolicy = {
     cooldown: policy.cooldown ?? 1000,
     factor: policy.factor ?? 2,
-    maxCooldown: policy.maxCooldown ?? 30_000,
+    maxCooldown: policy.maxCooldown ?? 10_000,
     jitter: policy.jitter ?? 0.2,
     random: policy.random ?? Math.random,
   };

@@ -69,7 +69,7 @@ export const DEFAULT_MAX_OUTAGE_MS = 15 * 60_000;
 export interface LoadBalanceConfig<T, R, S extends BalancedSession> {
   /** A session whose tries fail this many times in a row, each for a new cause, is taken out of rotation. Default 3. */
   maxConsecutiveFailures?: number;
-  /** How long a session out of rotation waits before it is probed: 1 s, doubling to 30 s, ± 20 % by default. */
+  /** How long a session out of rotation waits before it is probed: 1 s, doubling to 10 s, ± 20 % by default. */
   cooldown?: CooldownPolicy;
   /**
    * How long (ms) the pool waits, probing, while no session is in rotation, before it errors with
