@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { InputError } from '../src/errors.js';
-import { RecordError, TransientError, type InferenceBackend, type InferenceSession } from '../src/inference/backend.js';
+import { RecordError, SessionUnavailableError, TransientError, type InferenceBackend, type InferenceSession } from '../src/inference/backend.js';
 import { createOpenAIBackend, type OpenAIBackendOptions } from '../src/inference/openai/index.js';
 import type { Completion } from '../src/records.js';
 import { mockServerPool, promptedTask, startMockServer, type MockServerOptions } from './support/openai-mock-server.js';
@@ -151,10 +151,12 @@ describe('openai backend against a vLLM-like server', () => {
     assert.equal(mock.connections, 2);
   });
 
-  it('makes a refused connection transient', async () => {
+  it('makes a refused connection a SessionUnavailableError: transient, and it never reached the server', async () => {
     const mock = await startMockServer();
     await mock.close();
-    assert.ok((await rejection(generate(only(backend([mock.url]))))) instanceof TransientError);
+    const error = await rejection(generate(only(backend([mock.url]))));
+    assert.ok(error instanceof SessionUnavailableError && error instanceof TransientError, String(error));
+    assert.match(error.message, /cannot connect: connect ECONNREFUSED/);
   });
 
   it('makes malformed JSON transient and a reply of the wrong shape permanent', async () => {
