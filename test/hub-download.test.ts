@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
@@ -181,6 +182,26 @@ describe('models from a Hub (a local server speaking its file API)', () => {
     const ref = parseModelReference('org/dead')!;
     const snapshot = await planSnapshot(ref, undefined, env, modelsDir());
     await assert.rejects(downloadSnapshot(snapshot, env, undefined, { retryDelayMs: 1 }), /downloading onnx\/model\.onnx stopped at 0 of 482440 bytes \(.*\); run the same command again to resume from there/);
+  });
+
+  it('a blob another live process is downloading is waited for; the lock of a dead one is taken over', async () => {
+    const env = await environment();
+    const graphSha = hub.sha256Of(files['onnx/model.onnx']!);
+    const lock = join(env.cacheDir, '.locks', 'models--org--tiny', `${graphSha}.mbpp-stream.lock`);
+    await mkdir(join(lock, '..'), { recursive: true });
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+    await writeFile(lock, `${holder.pid}\n`);
+    const notes: string[] = [];
+    let sawNote: () => void = () => {};
+    const noted = new Promise<void>((resolve) => (sawNote = resolve));
+    const progress = { start() {}, file() {}, bytes() {}, succeed() {}, fail() {}, note: (line: string) => (notes.push(line), sawNote()) };
+    const pending = resolveModel('org/tiny', { hub: env, modelsDir: modelsDir(), progress });
+    await noted;
+    assert.deepEqual(notes, [`waiting for process ${holder.pid}, which is downloading onnx/model.onnx into the same cache`]);
+    holder.kill('SIGKILL');
+    const resolved = await pending;
+    assert.deepEqual(await readFile(resolved.onnxFile!), files['onnx/model.onnx']);
+    await assert.rejects(stat(lock), 'the lock is released');
   });
 
   it('gated: 401 without a token, 403 with a wrong one, the token sent only to the endpoint, never the CDN', async () => {

@@ -75,7 +75,7 @@ export async function openBackend(args: BuildArgs, taskIds: readonly number[]): 
         model: args.model ?? tinyModelDir(),
         modelsDir: args.modelsDir,
         dtype: args.dtype,
-        downloadProgress: createDownloadProgress({ mode: downloadProgressModeFor({ quiet: args.quiet, isTTY: process.stderr.isTTY }), stream: process.stderr }),
+        downloadProgress: createDownloadProgress({ mode: downloadProgressModeFor({ quiet: args.quiet, isTTY: process.stderr.isTTY, columns: process.stderr.columns }), stream: process.stderr }),
         modelName: demo ? TINY_MODEL_NAME : undefined,
         devices: args.devices,
         sessions: args.sessions,

@@ -36,7 +36,7 @@ export async function runGenerate(
     model: args.model,
     modelsDir: args.modelsDir,
     dtype: args.dtype,
-    downloadProgress: createDownloadProgress({ mode: downloadProgressModeFor({ isTTY: (err as { isTTY?: boolean }).isTTY }), stream: err }),
+    downloadProgress: createDownloadProgress({ mode: downloadProgressModeFor(err as { isTTY?: boolean; columns?: number }), stream: err }),
     devices: args.devices === undefined ? 'cpu' : args.devices.split(',')[0],
     batchSize: 1,
     generation,

@@ -24,8 +24,11 @@ interface Output {
   write(text: string): unknown;
 }
 
+/** stderr, or a test's stream: a spinner only where it is a sized terminal. */
+type ProgressStream = NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+
 /** Runs one action; resolves to the exit code. Progress goes to stderr, results (paths, the table) to stdout. */
-export async function runModels(args: ModelsArgs, out: Output = process.stdout, err: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr): Promise<number> {
+export async function runModels(args: ModelsArgs, out: Output = process.stdout, err: ProgressStream = process.stderr): Promise<number> {
   const { hubEnvironmentFrom } = await import('../inference/hub/hub-environment.js');
   const { defaultModelsCacheDir } = await import('../inference/onnx/model-resolution.js');
   const hub = hubEnvironmentFrom();
@@ -46,7 +49,6 @@ export async function runModels(args: ModelsArgs, out: Output = process.stdout, 
   }
 }
 
-type Hub = HubEnvironment;
 
 async function referenceOf(action: string, id: string): Promise<ModelReference> {
   const { parseModelReference } = await import('../inference/hub/model-reference.js');
@@ -56,21 +58,21 @@ async function referenceOf(action: string, id: string): Promise<ModelReference> 
 }
 
 /** Always asks the Hub where the revision is now (a build uses the cache as it is): this is how a cache is updated. */
-async function pull(id: string, dtype: string | undefined, modelsDir: string, hub: Hub, out: Output, err: NodeJS.WritableStream & { isTTY?: boolean }): Promise<void> {
+async function pull(id: string, dtype: string | undefined, modelsDir: string, hub: HubEnvironment, out: Output, err: ProgressStream): Promise<void> {
   const ref = await referenceOf('pull', id);
   if (hub.offline) throw new InputError(`models pull ${id}: HF_HUB_OFFLINE is set; unset it to download`);
   const { planSnapshot, downloadSnapshot } = await import('../inference/hub/hub-snapshot.js');
   const { createDownloadProgress, downloadProgressModeFor } = await import('../inference/hub/download-progress.js');
   const { cachedModelPath } = await import('../inference/onnx/model-resolution.js');
   const snapshot = await planSnapshot(ref, dtype, hub, cachedModelPath(modelsDir, ref.repo));
-  const progress = createDownloadProgress({ mode: downloadProgressModeFor({ isTTY: err.isTTY }), stream: err });
+  const progress = createDownloadProgress({ mode: downloadProgressModeFor(err), stream: err });
   const already = snapshot.missing.length === 0;
   await downloadSnapshot(snapshot, hub, progress);
   if (already) err.write(`${id} (${snapshot.variant.dtype}) at ${snapshot.commit.slice(0, 12)} is already in the cache\n`);
   out.write(`${snapshot.dir}\n`);
 }
 
-async function list(modelsDir: string, hub: Hub, out: Output): Promise<void> {
+async function list(modelsDir: string, hub: HubEnvironment, out: Output): Promise<void> {
   const { listCachedModels } = await import('../inference/hub/cached-models.js');
   const { modelDirFiles } = await import('../inference/hub/hf-cache.js');
   const { onnxVariants } = await import('../inference/hub/onnx-variants.js');
@@ -97,7 +99,7 @@ async function list(modelsDir: string, hub: Hub, out: Output): Promise<void> {
   out.write(`Hugging Face cache: ${hub.cacheDir}${others}\nmodels dir: ${modelsDir}\n`);
 }
 
-async function remove(id: string, modelsDir: string, hub: Hub, out: Output): Promise<void> {
+async function remove(id: string, modelsDir: string, hub: HubEnvironment, out: Output): Promise<void> {
   const ref = await referenceOf('rm', id);
   const { removeCachedModel } = await import('../inference/hub/cached-models.js');
   const { cachedModelPath } = await import('../inference/onnx/model-resolution.js');

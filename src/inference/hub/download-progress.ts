@@ -10,6 +10,8 @@ export interface DownloadProgress {
   file(path: string, size: number): void;
   /** Bytes that landed (negative when a server ignored a resume and the file starts over). */
   bytes(count: number): void;
+  /** Something to say in passing (waiting for another process's download). */
+  note(message: string): void;
   succeed(message: string): void;
   fail(): void;
 }
@@ -24,10 +26,14 @@ export interface DownloadProgressOptions {
   now?: () => number;
 }
 
-/** A terminal gets a spinner with bytes, rate and ETA; anything else a line per file and every few seconds. */
-export function downloadProgressModeFor(flags: { quiet?: boolean; isTTY?: boolean }): DownloadProgressMode {
+/**
+ * A terminal gets a spinner with bytes, rate and ETA; anything else a line per file and every few seconds. A
+ * terminal of zero width (a pty nobody sized: `script` without a terminal) gets lines too: ora's redraw there
+ * clears an ever-growing number of lines.
+ */
+export function downloadProgressModeFor(flags: { quiet?: boolean; isTTY?: boolean; columns?: number }): DownloadProgressMode {
   if (flags.quiet) return 'quiet';
-  return flags.isTTY ? 'spinner' : 'lines';
+  return flags.isTTY && (flags.columns ?? 0) > 0 ? 'spinner' : 'lines';
 }
 
 const RATE_WINDOW_MS = 30_000;
@@ -61,7 +67,8 @@ export function createDownloadProgress(options: DownloadProgressOptions): Downlo
       startedAt = now();
       lastLineAt = startedAt;
       samples = [{ atMs: startedAt, done: 0 }];
-      if (options.mode === 'spinner') spinner = ora({ stream: options.stream, text: `downloading ${what}` }).start();
+      // discardStdin off: ora would otherwise read the terminal (and stop a backgrounded process with SIGTTIN).
+      if (options.mode === 'spinner') spinner = ora({ stream: options.stream, isEnabled: true, discardStdin: false, text: `downloading ${what}` }).start();
       if (options.mode === 'lines') write(`downloading ${what}: ${files} file${files === 1 ? '' : 's'}, ${formatBytes(totalBytes)}`);
     },
     file(path, size) {
@@ -77,6 +84,10 @@ export function createDownloadProgress(options: DownloadProgressOptions): Downlo
         lastLineAt = at;
         write(`  ${status()}`);
       }
+    },
+    note(message) {
+      if (spinner !== undefined) spinner.text = message;
+      else if (options.mode === 'lines') write(`  ${message}`);
     },
     succeed(message) {
       const seconds = (now() - startedAt) / 1000;

@@ -1,7 +1,9 @@
 import { stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { InputError } from '../../errors.js';
 import { HubApiError } from '@huggingface/hub';
 import { BlobRefused, downloadBlob, type BlobDownloadOptions } from './blob-download.js';
+import { withDownloadLock } from './download-lock.js';
 import type { DownloadProgress } from './download-progress.js';
 import { blobPath, linkIntoSnapshot, modelDirFiles, readRef, repoCacheDir, snapshotDir, writeRef } from './hf-cache.js';
 import { findOnnxExports, hubFailure, listRepoFiles, resolveCommit, type HubFile } from './hub-api.js';
@@ -122,9 +124,14 @@ export async function downloadSnapshot(
     for (const file of snapshot.missing) {
       progress?.file(file.path, file.size);
       const request = { url: resolveUrl(hub, snapshot.ref.repo, snapshot.commit, file.path), path: file.path, target: blobPath(repoDir, etagOf(file)), size: file.size, sha256: file.sha256, gitOid: file.gitOid };
-      const before = await stat(request.target).then(() => true, () => false);
-      await downloadBlob(request, { hub, onBytes: (count) => progress?.bytes(count), ...retry });
-      if (before) progress?.bytes(file.size);
+      const lock = join(hub.cacheDir, '.locks', basename(repoDir), `${etagOf(file)}.mbpp-stream.lock`);
+      const waiting = (pid: number) => progress?.note(`waiting for process ${pid}, which is downloading ${file.path} into the same cache`);
+      await withDownloadLock(lock, async () => {
+        // Another process may have finished the blob while this one waited.
+        const there = await stat(request.target).then(() => true, () => false);
+        await downloadBlob(request, { hub, onBytes: (count) => progress?.bytes(count), ...retry });
+        if (there) progress?.bytes(file.size);
+      }, waiting);
     }
   } catch (error) {
     progress?.fail();
