@@ -1,6 +1,8 @@
 import { InputError } from '../errors.js';
 import type { InferenceBackend } from '../inference/backend.js';
+import type { BackendCapture } from '../inference/onnx/onnx-backend.js';
 import type { Generations } from '../io/generations-source.js';
+import { activationCaptureOf } from './activation-flags.js';
 import type { BuildArgs } from './build-options.js';
 
 /** A backend, what it needs said before the run, and its memory-cleanup hook (if it has one). */
@@ -11,6 +13,8 @@ export interface OpenedBackend {
   memoryCleanup?: () => Promise<unknown>;
   /** Task ids of the selection that the backend has nothing for (replay), to report before the run. */
   missingTaskIds: number[];
+  /** --capture-activations: what each record's activations hold, and where the sessions leave them. */
+  capture?: BackendCapture;
 }
 
 /** Stop sequences that end a completion where a new problem or test starts; extraction cuts there too. */
@@ -31,6 +35,7 @@ export async function openReplayBackend(generations: Generations, model: string 
  * backends start fast. Every flag problem is an `InputError` naming the flag.
  */
 export async function openBackend(args: BuildArgs, taskIds: readonly number[]): Promise<OpenedBackend> {
+  const capture = activationCaptureOf(args);
   switch (args.backend) {
     case 'reference': {
       const { createReferenceBackend } = await import('../inference/reference-backend.js');
@@ -88,12 +93,14 @@ export async function openBackend(args: BuildArgs, taskIds: readonly number[]): 
           seed: args.seed,
           stopSequences: stopSequences(args),
         },
+        capture,
       });
       return {
         backend,
         notices: demo ? [TINY_MODEL_NOTICE] : [],
         memoryCleanup: () => backend.releaseIdleSessions(),
         missingTaskIds: [],
+        ...(backend.capture && { capture: backend.capture }),
       };
     }
   }

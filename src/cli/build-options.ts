@@ -31,6 +31,10 @@ export interface BuildArgs {
   batchSize?: number;
   devices?: string;
   sessions?: number;
+  captureActivations: boolean;
+  activationLayers?: string[];
+  activationPositions?: string[];
+  activationDtype: 'float32' | 'float16';
   endpoint?: string[];
   concurrency?: number;
   apiKeyEnv?: string;
@@ -94,6 +98,18 @@ export function withBuildOptions<T>(y: Argv<T>): Argv<T & BuildArgs> {
     .option('batch-size', { type: 'number', describe: 'Records batched per session run (onnx)' })
     .option('devices', { type: 'string', describe: 'cuda:0,cuda:1,... or cpu (onnx)' })
     .option('sessions', { type: 'number', describe: 'CPU sessions with --devices cpu (onnx)' })
+    .option('capture-activations', {
+      type: 'boolean',
+      default: false,
+      describe: 'Also record the residual stream after the chosen layers at the chosen positions, beside the labels (onnx)',
+    })
+    .option('activation-layers', { type: 'string', array: true, describe: 'Decoder layers to capture: 0,6,-1 or all (default all)' })
+    .option('activation-positions', {
+      type: 'string',
+      array: true,
+      describe: 'Positions to capture: last-prompt, mean-prompt, mean-generated, comma-separated (default last-prompt)',
+    })
+    .option('activation-dtype', { choices: ['float32', 'float16'] as const, default: 'float32' as const, describe: 'dtype of the activation files' })
     .option('endpoint', { type: 'string', array: true, describe: 'OpenAI-compatible base URL; repeat for several' })
     .option('concurrency', { type: 'number', describe: 'In-flight requests per endpoint (openai)' })
     .option('api-key-env', { type: 'string', describe: 'Environment variable holding the API key (openai)' })

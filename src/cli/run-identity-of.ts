@@ -32,6 +32,13 @@ export function runIdentityOf(
   };
   if (args.backend === 'openai') generation.chat = args.chat;
   if (typeof described.generations_sha256 === 'string') generation.generations = described.generations_sha256;
+  // Captured activations are part of the output: a run resumed with other capture flags would mix files.
+  const captured = described.activations as { layers: number[]; positions: string[] } | undefined;
+  if (captured !== undefined) {
+    generation.activationLayers = captured.layers.join(',');
+    generation.activationPositions = captured.positions.join(',');
+    generation.activationDtype = args.activationDtype;
+  }
   return {
     datasetSha256,
     split: args.split,

@@ -26,6 +26,7 @@ import { SessionHealth } from '../streams/session-health.js';
 import type { OpenedBackend } from './backend-factory.js';
 import { GracefulStop } from './graceful-stop.js';
 import { preflightFor } from './preflight-plan.js';
+import { RunActivations } from './run-activations.js';
 import type { RunInputs } from './run-inputs.js';
 import { runIdentityOf } from './run-identity-of.js';
 import { timeLimitPolicyOf, timeLimitsOf } from './time-limits-of.js';
@@ -70,10 +71,11 @@ interface Held {
   store?: RunStore;
   logger?: RunLogger;
   monitor?: ResourceMonitor;
+  activations?: RunActivations;
 }
 
 async function release(held: Held): Promise<void> {
-  await Promise.allSettled([held.store?.close(), held.backend?.close(), held.executor?.close(), held.monitor?.stop()]);
+  await Promise.allSettled([held.store?.close(), held.activations?.close(), held.backend?.close(), held.executor?.close(), held.monitor?.stop()]);
   // The lock goes last but for the log, so no other build can open the run while it is still being closed.
   await held.lock?.release();
   held.logger?.close();
@@ -85,6 +87,8 @@ interface OpenedRun {
   executor: SandboxExecutor;
   timeLimits: TaskTimeLimits;
   store: RunStore;
+  /** --capture-activations: the run's activation store. */
+  activations: RunActivations | undefined;
   logger: RunLogger;
   versions: RunVersions;
   /** Lines said before the run and kept in the metadata. */
@@ -167,6 +171,8 @@ export class RunSession {
       if (lock.tookOverFrom !== undefined) notices.push(`took over the lock of an earlier run that is gone (pid ${lock.tookOverFrom})`);
       const store = await openRun({ layout, identity, fresh: args.fresh, runId: args.runId, total: work.samples.length });
       held.store = store;
+      const activations = opened.capture && (await RunActivations.open(layout, store, opened.capture, args.activationDtype));
+      held.activations = activations;
       // --quiet shows only the summary; the log file still gets everything.
       const logger = new RunLogger({
         file: layout.logFile,
@@ -182,7 +188,7 @@ export class RunSession {
       );
       if (store.opening.resumed || store.opening.warnings.length > 0) logger.logger.info({ event: 'resume' }, store.opening.summary);
       const timeLimits = await timeLimitsOf(plan.inputs, executor, logger);
-      return new RunSession(plan, { opened, executor, timeLimits, store, logger, versions, notices }, held);
+      return new RunSession(plan, { opened, executor, timeLimits, store, activations, logger, versions, notices }, held);
     } catch (error) {
       await release(held);
       throw error;
@@ -204,7 +210,7 @@ export class RunSession {
     const { backend } = this.run.opened;
     watch.display.start({ run_id: store.runId, records: items.length, backend: backend.name, model: backend.model, sandbox: this.run.executor.isolation });
     for (const notice of this.run.notices) watch.warn('notice', notice);
-    for (const warning of store.opening.warnings) watch.warn('recovery', warning);
+    for (const warning of [...store.opening.warnings, ...(this.run.activations?.warnings ?? [])]) watch.warn('recovery', warning);
     for (const row of labelled) {
       watch.warn('crash', `task ${row.task_id} sample ${row.sample_index}: labelled Killed without running it again (its program brought the build down)`);
     }
@@ -309,6 +315,7 @@ export class RunSession {
                 // Shown as soon as it is durable, not at the end of the stream: a stop that cuts the stream after
                 // the append must not leave the display (and the exit message) a record behind the journal.
                 append: async (row) => {
+                  await this.run.activations?.record(row);
                   await store.append(row);
                   display.record(row);
                   if (row.status === 'failed') logger.failure(row, row.attempts, row.error);
@@ -409,7 +416,8 @@ export class RunSession {
       outages: watch.health.outages(),
       elapsedSeconds,
     });
-    const written = await writeDataset(layout, results, metadata);
+    const { activations } = this.run;
+    const written = await writeDataset(layout, results, activations ? { ...metadata, activations: activations.describe() } : metadata);
     await store.markFinished();
     logger.statistics(metadata.statistics);
     watch.display.finish({ output: written.parquet, statistics: metadata.statistics });

@@ -2,12 +2,14 @@ import { InputError } from '../../errors.js';
 import type { InferenceBackend } from '../backend.js';
 import type { DownloadProgress } from '../hub/download-progress.js';
 import type { HubEnvironment } from '../hub/hub-environment.js';
+import { resolveLayers, type ActivationPosition, type LayerSelection } from './activation-spec.js';
+import { CapturedActivations } from './captured-activations.js';
 import { parseDevices } from './device-spec.js';
 import { resolveGenerationOptions, type GenerationOptions } from './generation-options.js';
-import { loadModelDir } from './model-dir.js';
+import { loadModelDir, type ModelDir } from './model-dir.js';
 import { resolveModel } from './model-resolution.js';
 import { OnnxInferenceSession } from './onnx-session.js';
-import { placementName } from './ort-session-factory.js';
+import { placementName, residualWidth } from './ort-session-factory.js';
 
 export interface OnnxBackendOptions {
   /** [--model] a model directory, or `org/name[@revision]`: the models dir, the Hugging Face cache, the Hub. */
@@ -29,6 +31,16 @@ export interface OnnxBackendOptions {
   /** [--batch-size] records per batched graph run, per session. Default 8. */
   batchSize?: number;
   generation?: Partial<GenerationOptions>;
+  /** [--capture-activations] capture these layers' residual stream at these positions for every record. */
+  capture?: { layers: LayerSelection; positions: ActivationPosition[] };
+}
+
+/** What the backend captures for every record (resolved layers, the stream's width) and where it leaves it. */
+export interface BackendCapture {
+  layers: number[];
+  positions: ActivationPosition[];
+  hidden: number;
+  captured: CapturedActivations;
 }
 
 export const DEFAULT_BATCH_SIZE = 8;
@@ -41,6 +53,8 @@ export class OnnxBackend implements InferenceBackend {
     readonly model: string,
     readonly sessions: readonly OnnxInferenceSession[],
     private readonly settings: Record<string, unknown>,
+    /** Set with --capture-activations. */
+    readonly capture: BackendCapture | null,
   ) {}
 
   /** Opens every session; if one fails, those already open are released and the error is thrown. */
@@ -57,9 +71,10 @@ export class OnnxBackend implements InferenceBackend {
       progress: options.downloadProgress,
     });
     const modelDir = await loadModelDir(resolved.dir, resolved.onnxFile);
+    const capture = options.capture && captureFor(options.capture, modelDir);
     // Each session starts in its own worker thread, so they open side by side.
     const opened = await Promise.allSettled(
-      placements.map((placement, index) => OnnxInferenceSession.open(placementName(placement, index), batchSize, modelDir, placement, generation)),
+      placements.map((placement, index) => OnnxInferenceSession.open(placementName(placement, index), batchSize, modelDir, placement, generation, capture && { spec: capture, captured: capture.captured })),
     );
     const sessions = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
     const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
@@ -79,7 +94,8 @@ export class OnnxBackend implements InferenceBackend {
       sessions: sessions.length,
       batchSize,
       ...generation,
-    });
+      ...(capture && { activations: { layers: capture.layers, positions: capture.positions } }),
+    }, capture ?? null);
   }
 
   describe(): Record<string, unknown> {
@@ -94,4 +110,9 @@ export class OnnxBackend implements InferenceBackend {
   async close(): Promise<void> {
     await Promise.all(this.sessions.map((s) => s.close()));
   }
+}
+
+function captureFor(request: NonNullable<OnnxBackendOptions['capture']>, model: ModelDir): BackendCapture {
+  const layers = resolveLayers(request.layers, model.config.numLayers);
+  return { layers, positions: request.positions, hidden: residualWidth(model), captured: new CapturedActivations() };
 }
