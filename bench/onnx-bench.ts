@@ -3,12 +3,10 @@
  * KV cache vs without at 128 new tokens, batch 8 vs batch 1, 2 CPU sessions vs 1, and RSS over a 974-record run.
  * Prompts come from $MBPP_STREAM_DATASET when set, else synthetic ones.
  *
- * Each comparison runs its two workloads as interleaved repetitions (A B, B A, A B, ...: the order alternates so
- * a drift in machine load hits both sides alike), each repetition a workload of about a second, and reports the
- * median of the per-pair ratios with their min-max: one busy moment on a shared machine moves one pair, not the
- * result. $ONNX_BENCH_REPS sets the pairs per comparison (default 7).
+ * Each comparison runs its two workloads as interleaved repetitions of about a second each (bench/paired-rates.ts)
+ * and reports the median of the per-pair ratios with their min-max. $ONNX_BENCH_REPS sets the pairs per comparison
+ * (default 7).
  */
-import { readFile } from 'node:fs/promises';
 import type { Prompted } from '../src/records.js';
 import { generateBatch, type GenerationSettings } from '../src/inference/onnx/batch-generation.js';
 import { parseDevices } from '../src/inference/onnx/device-spec.js';
@@ -17,14 +15,8 @@ import { OnnxBackend } from '../src/inference/onnx/onnx-backend.js';
 import { openDecoderGraph } from '../src/inference/onnx/ort-session-factory.js';
 import { PromptTokenizer } from '../src/inference/onnx/prompt-tokenizer.js';
 import { tinyModelDir } from '../src/inference/onnx/tiny-model.js';
-
-async function promptTexts(count: number): Promise<string[]> {
-  const file = process.env['MBPP_STREAM_DATASET'];
-  const texts = file
-    ? (await readFile(file, 'utf8')).split('\n').filter((l) => l.trim()).map((l) => (JSON.parse(l) as { text: string }).text)
-    : Array.from({ length: 974 }, (_, i) => `Write a python function number ${i} to find the sum of a list of integers.`);
-  return Array.from({ length: count }, (_, i) => `You are an expert Python programmer.\n${texts[i % texts.length]}\n`);
-}
+import { promptTexts } from './mbpp-prompts.js';
+import { compare as comparePaired, repetitions, tableRow, type Workload } from './paired-rates.js';
 
 const item = (taskId: number, prompt: string): Prompted => ({
   record: { task_id: taskId, text: prompt, code: '', test_setup_code: '', test_list: [], challenge_test_list: [], split: 'test' },
@@ -51,52 +43,10 @@ const run = (ids: number[][], settings: GenerationSettings) =>
 await run([prompts[0]!], fixed(true, 8)); // warm-up
 
 const rows: string[][] = [];
-const reps = Number(process.env['ONNX_BENCH_REPS'] ?? 7);
-if (!Number.isInteger(reps) || reps < 1) throw new Error(`ONNX_BENCH_REPS must be a positive integer, got ${process.env['ONNX_BENCH_REPS']}`);
-
-/** A measured workload: runs once and returns how many tokens it generated. */
-type Workload = () => Promise<number>;
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
-
-/**
- * Tokens/s of `a` and `b` over `reps` interleaved pairs (ABBA order), and the ratio a/b of each pair. Returns
- * the median rates, the median pair ratio and the pair ratios' min and max.
- */
-async function compare(a: Workload, b: Workload): Promise<{ a: number; b: number; ratio: number; min: number; max: number }> {
-  const rate = async (work: Workload): Promise<number> => {
-    const start = performance.now();
-    const tokens = await work();
-    return tokens / ((performance.now() - start) / 1000);
-  };
-  const aRates: number[] = [];
-  const bRates: number[] = [];
-  for (let pair = 0; pair < reps; pair++) {
-    if (pair % 2 === 0) {
-      aRates.push(await rate(a));
-      bRates.push(await rate(b));
-    } else {
-      bRates.push(await rate(b));
-      aRates.push(await rate(a));
-    }
-  }
-  const ratios = aRates.map((r, i) => r / (bRates[i] as number));
-  return { a: median(aRates), b: median(bRates), ratio: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
-}
-
-function row(measure: string, result: Awaited<ReturnType<typeof compare>>, target: string): string[] {
-  return [
-    `${measure}, ${reps} pairs`,
-    `${result.a.toFixed(0)} vs ${result.b.toFixed(0)} tok/s`,
-    `${result.ratio.toFixed(2)}x`,
-    `${result.min.toFixed(2)}–${result.max.toFixed(2)}x`,
-    target,
-  ];
-}
+const reps = repetitions();
+const compare = (a: Workload, b: Workload) => comparePaired(a, b, reps);
+const row = (measure: string, result: Awaited<ReturnType<typeof compare>>, target: string): string[] =>
+  tableRow(`${measure}, ${reps} pairs`, result, 'tok/s', target);
 
 /** Each prompt alone (batch 1), one after another: the tokens generated. */
 const oneByOne = (ids: number[][], settings: GenerationSettings): Workload => async () => {
