@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { latestDataset, readRowsIndependently } from './support/output-files.js';
+import { latestDataset, readAutosaveIndependently, readRowsIndependently } from './support/output-files.js';
 import { collect, REPO_ROOT, runCli, startCli } from './support/run-cli.js';
 
 const SAMPLE = join(REPO_ROOT, 'fixtures/mbpp-sample.jsonl');
@@ -98,7 +98,7 @@ describe('Ctrl+C and SIGTERM during a build', () => {
       assert.ok(!(await readdir(join(out, 'mbpp_datasets'))).some((name) => name.endsWith('.parquet')));
       const autosaves = await readdir(join(out, 'mbpp_datasets', 'autosaves'));
       assert.equal(autosaves.length, 1);
-      assert.equal((await readRowsIndependently(join(out, 'mbpp_datasets', 'autosaves', autosaves[0]!))).length, journaled.length);
+      assert.equal((await readAutosaveIndependently(join(out, 'mbpp_datasets', 'autosaves', autosaves[0]!))).length, journaled.length);
 
       const resumed = await runCli(args(out));
       assert.equal(resumed.code, 0, resumed.stderr);

@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { estimateRate, pushSample, type ProgressSample } from '../src/monitor/moving-rate.js';
 import type { RecordOutcome } from '../src/monitor/progress-counts.js';
-import { createProgressDisplay, progressModeFor, type ProgressMode } from '../src/monitor/progress-display.js';
+import { createProgressDisplay, progressModeFor, type ProgressDisplayOptions, type ProgressMode } from '../src/monitor/progress-display.js';
 import { formatDuration } from '../src/monitor/progress-line.js';
 import type { ResourceSample } from '../src/monitor/resource-thresholds.js';
 
@@ -28,7 +28,7 @@ function outcome(taskId: number, verdict: 'passed' | 'wrong' | 'failed', attempt
 function captured(
   mode: ProgressMode,
   total: number,
-  extra: { every?: number; resources?: () => ResourceSample; sessions?: () => { up: number; total: number } } = {},
+  extra: { every?: number; resources?: () => ResourceSample; sessions?: () => { up: number; total: number }; resumed?: ProgressDisplayOptions['resumed'] } = {},
 ) {
   const stream = new PassThrough();
   let text = '';
@@ -95,9 +95,10 @@ describe('progress display', () => {
     assert.equal(lines[0], '[14:00:00] starting: 7 of 7 records to do, 0 already done');
     assert.equal(
       lines[1],
-      '[14:00:06] 3/7 42.9% | passed 1 wrong 1 failed 1 | retries 2 | 0.50 rec/s ETA 8s',
+      '[14:00:06] 3/7 42.9% | passed 1 wrong 1 failed 1 | retries 2 | 0.50 rec/s 20 tok/s ETA 8s',
+      'tokens per second over the same window as the records',
     );
-    assert.match(lines[2]!, /^\[14:00:12\] 6\/7 85\.7% \| passed 3 wrong 2 failed 1 \| retries 2 \| 0\.50 rec\/s ETA 2s$/);
+    assert.match(lines[2]!, /^\[14:00:12\] 6\/7 85\.7% \| passed 3 wrong 2 failed 1 \| retries 2 \| 0\.50 rec\/s 20 tok\/s ETA 2s$/);
     assert.match(lines[3]!, /^\[14:00:14\] 7\/7 100\.0% .* ETA 0s$/);
     assert.equal(lines[4], 'finished 7/7 records in 14s (0.50 rec/s)');
     assert.equal(lines[5], 'passed 4 (66.7% of judged) | wrong 2 | failed after retries 1 | retries 2');
@@ -207,7 +208,27 @@ describe('progress display', () => {
     assert.deepEqual(display.counts, { total: 10, done: 9, passed: 6, wrong: 3, failed: 0, retries: 0 });
     const lines = String(stream.read()).trimEnd().split('\n');
     assert.equal(lines[0], '[00:00:00] starting: 2 of 10 records to do, 8 already done');
-    assert.match(lines[1]!, /9\/10 90\.0% .* 0\.25 rec\/s ETA 4s$/);
+    assert.match(lines[1]!, /9\/10 90\.0% .* 0\.25 rec\/s 10 tok\/s ETA 4s$/);
+  });
+
+  it("ends with the attempt's throughput, the metadata's: its records and tokens over wall time, and each session", () => {
+    const run = captured('lines', 10, { resumed: { done: 6, passed: 6 } });
+    run.display.start();
+    for (let i = 7; i <= 10; i++) run.display.record(outcome(i, 'passed'));
+    const session = { records: 4, completion_tokens: 160, records_per_second: 0.5, tokens_per_second: 20, busy_seconds: 7.6, utilization: 0.95 };
+    run.display.finish({
+      throughput: {
+        wall_seconds: 8,
+        records: 4,
+        records_per_second: 0.5,
+        completion_tokens: 160,
+        tokens_per_second: 20,
+        sessions: [{ id: 'onnx-cuda:0', ...session }, { id: 'onnx-cuda:1', ...session, records: 0 }],
+      },
+    });
+    const lines = run.output().trimEnd().split('\n');
+    assert.equal(lines.at(-3), 'finished 10/10 records in 8s (4 this attempt: 0.50 rec/s, 20 tok/s)');
+    assert.equal(lines.at(-1), 'sessions: onnx-cuda:0 20 tok/s 95% busy', 'a session that made nothing is left out');
   });
 
   it('on a terminal, shows the newest checkpoint in the spinner instead of printing a line per checkpoint', async () => {

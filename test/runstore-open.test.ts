@@ -8,7 +8,7 @@ import { recordKey } from '../src/records.ts';
 import { CHECKPOINT_FORMAT, listCheckpoints } from '../src/io/run-store/checkpoint-snapshot.ts';
 import { runIdOf } from '../src/io/run-store/run-identity.ts';
 import { openRun, type OpenRunOptions } from '../src/io/run-store/run-store.ts';
-import { makeFailure, makeIdentity, makeOutputDir, makeResult, recordingLogger } from './runstore-records.ts';
+import { allResults, makeFailure, makeIdentity, makeOutputDir, makeResult, recordingLogger } from './runstore-records.ts';
 
 /** A deterministic shuffle (xorshift), so a failure reproduces. */
 function shuffled<T>(items: T[], seed: number): T[] {
@@ -62,7 +62,7 @@ describe('openRun', () => {
       const remaining = keys.filter(({ task, sample }) => !second.isCompleted(task, sample));
       assert.equal(remaining.length, 23);
       for (const { task, sample } of remaining) await second.append(makeResult(task, sample));
-      const results = await second.readResults();
+      const results = await allResults(second, 7);
       assert.deepEqual(
         results.map((r) => recordKey(r.task_id, r.sample_index)),
         keys.map(({ task, sample }) => recordKey(task, sample)),
@@ -164,16 +164,17 @@ describe('openRun', () => {
       { task_id: 2, sample_index: 0, error: 'TransientError: 503 from server', attempts: 3 },
       { task_id: 4, sample_index: 0, error: 'context length exceeded', attempts: 1 },
     ]);
-    assert.deepEqual(resumed.counts(), { done: 4, ok: 2, failed: 2 });
+    assert.deepEqual(resumed.counts(), { done: 4, ok: 2, failed: 2, correct: 1 }, 'task 1 is correct, task 3 wrong');
     // retry-failed: task 2 now succeeds, task 4 fails again with more attempts.
     await resumed.append(makeResult(2, 0, { attempts: 4 }));
     await resumed.append(makeFailure(4, 'context length exceeded', 2));
-    assert.deepEqual(resumed.counts(), { done: 4, ok: 3, failed: 1 });
+    assert.deepEqual(resumed.counts(), { done: 4, ok: 3, failed: 1, correct: 2 });
     await resumed.close();
 
     const after = await openRun({ layout, identity });
     assert.deepEqual(after.failedRecords(), [{ task_id: 4, sample_index: 0, error: 'context length exceeded', attempts: 2 }]);
-    const results = await after.readResults();
+    assert.deepEqual(after.counts(), { done: 4, ok: 3, failed: 1, correct: 2 }, 'the redone record counted once, from the journal after the checkpoint');
+    const results = await allResults(after);
     assert.deepEqual(results.map((r) => [r.task_id, r.status, r.attempts]), [
       [1, 'ok', 1],
       [2, 'ok', 4],
@@ -286,7 +287,7 @@ describe('openRun', () => {
       assert.equal(store.isCompleted(10, 0), false);
       assert.match(logger.warnings[0] as string, /cut off the torn tail/);
       await store.append(makeResult(10));
-      assert.deepEqual((await store.readResults()).map((r) => r.task_id), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      assert.deepEqual((await allResults(store, 3)).map((r) => r.task_id), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
       await store.close();
     });
 

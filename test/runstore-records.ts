@@ -110,3 +110,10 @@ export function recordingLogger(): { warnings: string[]; infos: string[]; warn: 
   const infos: string[] = [];
   return { warnings, infos, warn: (_d, m) => warnings.push(m), info: (_d, m) => infos.push(m) };
 }
+
+/** Every row `store.results()` hands out, its batches joined. */
+export async function allResults(store: { results(batchRows?: number): AsyncIterable<GenerationResult[]> }, batchRows?: number): Promise<GenerationResult[]> {
+  const rows: GenerationResult[] = [];
+  for await (const batch of store.results(batchRows)) rows.push(...batch);
+  return rows;
+}

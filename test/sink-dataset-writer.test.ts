@@ -23,7 +23,7 @@ describe('writeDataset', () => {
     const rows = [passingRow(), failedRow()];
     const layout = await OutputLayout.create(join(dir, 'out'), { now: start });
     const metadata = { total_records: 2, failed_records: [{ task_id: 601, error: 'TransientError' }], config: { max_retries: 3 } };
-    const written = await writeDataset(layout, rows, metadata);
+    const written = await writeDataset(layout, [rows.slice(0, 1), [], rows.slice(1)], () => metadata);
 
     assert.deepEqual(written, { ...layout.dataset, rows: 2 });
     assert.deepEqual((await readdir(layout.datasetsDir)).sort(), [
@@ -39,16 +39,16 @@ describe('writeDataset', () => {
 
   it('writes an empty dataset', async () => {
     const layout = await OutputLayout.create(dir, { now: start });
-    const written = await writeDataset(layout, [], {});
+    const written = await writeDataset(layout, [], () => ({}));
     assert.deepEqual(tableToResults(await readParquetFile(written.parquet), written.parquet), []);
     assert.deepEqual(JSON.parse(await readFile(written.json, 'utf8')), []);
   });
 
   it('never overwrites an existing dataset file', async () => {
     const first = await OutputLayout.create(dir, { now: start });
-    await writeDataset(first, [passingRow()], { run: 1 });
+    await writeDataset(first, [[passingRow()]], () => ({ run: 1 }));
     // A layout picked before the first run wrote (another process, same second) has the same names.
-    await assert.rejects(writeDataset(first, [failedRow()], { run: 2 }), (e) => e instanceof AtomicWriteError && e.code === 'EEXIST');
+    await assert.rejects(writeDataset(first, [[failedRow()]], () => ({ run: 2 })), (e) => e instanceof AtomicWriteError && e.code === 'EEXIST');
     assert.deepEqual(tableToResults(await readParquetFile(first.dataset.parquet), 'first'), [passingRow()]);
     assert.equal(JSON.parse(await readFile(first.dataset.metadata, 'utf8')).run, 1);
   });
@@ -74,7 +74,7 @@ describe('writeDataset on the real MBPP data', { skip: process.env.MBPP_STREAM_D
       });
     });
     const layout = await OutputLayout.create(dir);
-    const written = await writeDataset(layout, rows, { source: 'mbpp' });
+    const written = await writeDataset(layout, [rows], () => ({ source: 'mbpp' }));
     assert.equal(written.rows, rows.length);
     assert.deepEqual(tableToResults(await readParquetFile(written.parquet), written.parquet), rows);
     const seen = await parquetReadObjects({ file: await asyncBufferFromFile(written.parquet), columns: ['task_id', 'reference_code', 'test_list'] });

@@ -1,6 +1,7 @@
 import { from, Subscription } from 'rxjs';
 import { InputError } from '../errors.js';
 import type { InferenceBackend, InferenceSession } from '../inference/backend.js';
+import { errorCode } from '../io/atomic-file.js';
 import { AutosaveWriter } from '../io/autosave-writer.js';
 import { writeDataset } from '../io/dataset-writer.js';
 import { OutputLock } from '../io/output-lock.js';
@@ -12,20 +13,23 @@ import { ResourceMonitor } from '../monitor/resource-monitor.js';
 import { resourceLimitsFromGib } from '../monitor/resource-thresholds.js';
 import { RunLogger } from '../monitor/run-logger.js';
 import { collectVersions, type RunVersions } from '../monitor/run-versions.js';
+import { ThroughputMeter } from '../monitor/throughput-meter.js';
 import { describeHealth, NoHealthySessionError, type PoolHealthEvent } from '../operators/load-balance.js';
 import { extractCode } from '../prompt/code-extraction.js';
 import { recordKey, type GenerationResult, type Prompted } from '../records.js';
 import { flakyCheckSeeds } from '../sandbox/flaky-check.js';
-import { createExecutor, type SandboxExecutor } from '../sandbox/sandbox-executor.js';
+import { createExecutor, type ExecutorOptions, type SandboxExecutor } from '../sandbox/sandbox-executor.js';
 import type { TaskTimeLimits } from '../sandbox/time-limits.js';
 import { buildPipeline } from '../streams/build-pipeline.js';
 import { culpritRow, triageAfterCrashes } from '../streams/crash-triage.js';
+import { DatasetSummary } from '../streams/dataset-summary.js';
 import { describeError } from '../streams/result-rows.js';
 import { runMetadata } from '../streams/run-metadata.js';
 import { SessionHealth } from '../streams/session-health.js';
 import type { OpenedBackend } from './backend-factory.js';
 import { GracefulStop } from './graceful-stop.js';
 import { preflightFor } from './preflight-plan.js';
+import { RunFailure } from './run-failure.js';
 import { RunActivations } from './run-activations.js';
 import type { RunInputs } from './run-inputs.js';
 import { runIdentityOf } from './run-identity-of.js';
@@ -39,6 +43,8 @@ export interface RunSource {
   inputs: RunInputs;
   /** Opens the run's backend; called once the preflight has passed. */
   openBackend: () => Promise<OpenedBackend>;
+  /** Opens the sandbox: `createExecutor` with the run's flags, unless the caller brings its own (the scale benchmark). */
+  openExecutor?: (options: ExecutorOptions) => Promise<SandboxExecutor>;
 }
 
 /** What a command hands the session: its source, and which of the run's records it does. */
@@ -57,8 +63,11 @@ const GRACE_MS = 30_000;
 /** Exit code of a run stopped by a signal, as a shell reports Ctrl+C. */
 const INTERRUPTED_EXIT = 130;
 
-/** Log events the progress display already shows; the console leaves them out (the log file keeps them). */
-const DISPLAYED_EVENTS: ReadonlySet<string> = new Set(['progress', 'checkpoint', 'autosave', 'statistics']);
+/**
+ * Log events the progress display already shows, or the run's last line says (`fatal`); the console leaves them out
+ * (the log file keeps them).
+ */
+const DISPLAYED_EVENTS: ReadonlySet<string> = new Set(['progress', 'checkpoint', 'autosave', 'statistics', 'fatal']);
 
 /** How often memory and GPUs are sampled for the progress line and threshold warnings. */
 const RESOURCE_SAMPLE_MS = 5_000;
@@ -90,6 +99,8 @@ interface OpenedRun {
   /** --capture-activations: the run's activation store. */
   activations: RunActivations | undefined;
   logger: RunLogger;
+  /** A write outside the stream that failed (the log, an autosave): it ends the run as a failed journal write does. */
+  failure: RunFailure;
   versions: RunVersions;
   /** Lines said before the run and kept in the metadata. */
   notices: string[];
@@ -147,7 +158,7 @@ export class RunSession {
     try {
       const opened = await plan.openBackend();
       held.backend = opened.backend;
-      const executor = await createExecutor({
+      const executor = await (plan.openExecutor ?? createExecutor)({
         isolation: args.sandbox,
         workers: args.workers,
         python: preflight.python?.executable,
@@ -173,12 +184,14 @@ export class RunSession {
       held.store = store;
       const activations = opened.capture && (await RunActivations.open(layout, store, opened.capture, args.activationDtype));
       held.activations = activations;
+      const failure = new RunFailure();
       // --quiet shows only the summary; the log file still gets everything.
       const logger = new RunLogger({
         file: layout.logFile,
         consoleLevel: args.quiet ? 'error' : plan.inputs.consoleLevel,
         console: process.stderr,
         consoleOmits: DISPLAYED_EVENTS,
+        onFileError: (error) => failure.report(error),
       });
       held.logger = logger;
       const versions = collectVersions();
@@ -188,7 +201,7 @@ export class RunSession {
       );
       if (store.opening.resumed || store.opening.warnings.length > 0) logger.logger.info({ event: 'resume' }, store.opening.summary);
       const timeLimits = await timeLimitsOf(plan.inputs, executor, logger);
-      return new RunSession(plan, { opened, executor, timeLimits, store, activations, logger, versions, notices }, held);
+      return new RunSession(plan, { opened, executor, timeLimits, store, activations, logger, failure, versions, notices }, held);
     } catch (error) {
       await release(held);
       throw error;
@@ -204,7 +217,7 @@ export class RunSession {
     const done = store.completedKeys();
     const skip = redoFailed ? new Set([...done].filter((key) => !failedKeys.has(key))) : done;
     const { labelled, toRun: items } = await this.triageAfterCrashes(promptsToDo(work, template, skip));
-    const carried = await this.carried(redoFailed);
+    const carried = this.carried(redoFailed);
     const watch = this.watch(redoFailed ? carried.done + items.length : work.samples.length, carried);
     watch.resources.start(RESOURCE_SAMPLE_MS);
     const { backend } = this.run.opened;
@@ -216,12 +229,26 @@ export class RunSession {
     }
 
     const { layout, hardening } = this.plan.inputs;
-    const autosaver = new AutosaveWriter({ layout, runId: store.runId, rows: () => store.readResults(), keepLast: hardening.autosave_keep_last });
-    const started = performance.now();
-    const ending = await this.pipe(items, watch, autosaver);
-    const elapsed = (performance.now() - started) / 1000;
-    if (ending.stop.stopping || ending.fatal !== undefined) return this.stopEarly(ending, watch, autosaver);
-    return this.finish(watch, elapsed);
+    const { logger, failure } = this.run;
+    const autosaver = new AutosaveWriter({
+      autosavesDir: layout.autosavesDir,
+      runId: store.runId,
+      journal: () => store.journalFile,
+      keepLast: hardening.autosave_keep_last,
+      redo: redoFailed ? [...failedKeys] : [],
+      onSaved: (saved) => logger.autosave(saved.rows, saved.path),
+      onError: (error) => failure.report(error),
+    });
+    const meter = new ThroughputMeter();
+    meter.start();
+    try {
+      const ending = await this.pipe(items, watch, autosaver, meter);
+      if (ending.stop.stopping || ending.fatal !== undefined) return await this.stopEarly(ending, watch, autosaver, meter);
+      await autosaver.close();
+      return await this.finish(watch, meter);
+    } finally {
+      await autosaver.close();
+    }
   }
 
   /**
@@ -238,11 +265,9 @@ export class RunSession {
   }
 
   /** What a resumed run already has, for the progress counters (failed records are redone by retry-failed). */
-  private async carried(redoFailed: boolean): Promise<Carried> {
-    const rows = (await this.run.store.readResults()).filter((row) => !redoFailed || row.status !== 'failed');
-    const correct = rows.filter((row) => row.is_correct).length;
-    const failed = rows.filter((row) => row.status === 'failed').length;
-    return { done: rows.length, correct, failed, ok: rows.length - failed };
+  private carried(redoFailed: boolean): Carried {
+    const { done, ok, failed, correct } = this.run.store.counts();
+    return redoFailed ? { done: ok, correct, failed: 0, ok } : { done, correct, failed, ok };
   }
 
   private watch(total: number, carried: Carried): RunWatch {
@@ -279,9 +304,9 @@ export class RunSession {
   }
 
   /** Runs the pipeline until it ends, a signal stops it, or an error no retry could fix ends it. */
-  private async pipe(items: Prompted[], watch: RunWatch, autosaver: AutosaveWriter): Promise<{ stop: GracefulStop; fatal: unknown }> {
+  private async pipe(items: Prompted[], watch: RunWatch, autosaver: AutosaveWriter, meter: ThroughputMeter): Promise<{ stop: GracefulStop; fatal: unknown }> {
     const { store, logger, executor, opened } = this.run;
-    const { args, hardening, layout, work } = this.plan.inputs;
+    const { args, hardening, work } = this.plan.inputs;
     const { display, resources, warn, health } = watch;
     let subscription = new Subscription();
     const stop = new GracefulStop({
@@ -317,6 +342,7 @@ export class RunSession {
                 append: async (row) => {
                   await this.run.activations?.record(row);
                   await store.append(row);
+                  meter.record(row);
                   display.record(row);
                   if (row.status === 'failed') logger.failure(row, row.attempts, row.error);
                 },
@@ -326,17 +352,22 @@ export class RunSession {
                   logger.checkpoint(count);
                 },
               },
-              autosave: {
-                autosave: async (count) => {
-                  await autosaver.autosave(count);
-                  logger.autosave(count, layout.autosavesDir);
-                },
-              },
+              // Returns at once: the autosave is written beside the stream, not in its way.
+              autosave: autosaver,
               challengeTests: args.challengeTests,
               flakySeeds: flakyCheckSeeds(args.hashSeed, args.flakyCheck),
               cpuLimits: (record) => this.run.timeLimits.for(record, args.challengeTests),
               memoryCleanup: opened.memoryCleanup,
-              enterSandbox: (generated) => store.enterSandbox(generated),
+              enterSandbox: (generated) => {
+                try {
+                  return store.enterSandbox(generated);
+                } catch (error) {
+                  // A note that cannot be written (a full disk) ends the run, rather than failing records one by one.
+                  this.run.failure.report(error);
+                  throw error;
+                }
+              },
+              generating: (session) => meter.generating(session.id),
               judgeAlone: store.crashSuspects(),
               total: work.samples.length,
               stopping: () => stop.stopping,
@@ -354,6 +385,10 @@ export class RunSession {
           )
           .subscribe({ complete: resolve, error: reject });
         subscription.add(resolve);
+        this.run.failure.onReport((error) => {
+          reject(error);
+          subscription.unsubscribe();
+        });
       });
     } catch (error) {
       fatal = error;
@@ -363,8 +398,16 @@ export class RunSession {
     return { stop, fatal };
   }
 
-  /** A signal or a fatal error: every finished record is in the journal; make the stop point quick to resume. */
-  private async stopEarly({ stop, fatal }: { stop: GracefulStop; fatal: unknown }, watch: RunWatch, autosaver: AutosaveWriter): Promise<number> {
+  /**
+   * A signal or a fatal error: every finished record is in the journal; make the stop point quick to resume with a
+   * checkpoint and an autosave where the disk still takes them, and say in one line why the run stopped.
+   */
+  private async stopEarly(
+    { stop, fatal }: { stop: GracefulStop; fatal: unknown },
+    watch: RunWatch,
+    autosaver: AutosaveWriter,
+    meter: ThroughputMeter,
+  ): Promise<number> {
     const { store, logger } = this.run;
     // The message gives the display's counts, so it agrees with the summary above it; the checkpoint takes the
     // journal's, which with retry-failed also holds the failed records still to redo.
@@ -375,53 +418,107 @@ export class RunSession {
         ? `stopped by ${stop.receivedSignal}`
         : fatal instanceof NoHealthySessionError && fatal.waitedMs !== null
           ? `stopped: ${fatal.message} (--max-outage sets how long to wait)`
-          : `stopped by an error: ${describeError(fatal)}`;
+          : isDiskFull(fatal)
+            ? `stopped: the disk is full (${messageOf(fatal)})`
+            : `stopped by an error: ${describeError(fatal)}`;
     if (fatal !== undefined) logger.logger.error({ event: 'fatal', err: fatal }, why);
-    await store.checkpoint(journaled);
-    await autosaver.autosave(journaled);
-    watch.display.finish();
-    process.stderr.write(
-      `${why}: ${done}/${total} done, journal, checkpoint and autosave saved. ` +
-        `Resume with the same command: mbpp-stream ${process.argv.slice(2).join(' ')}\n`,
-    );
+    const unsaved = [
+      ...(await failureOf(() => store.checkpoint(journaled)).then((error) => (error === undefined ? [] : [`checkpoint (${messageOf(error)})`]))),
+      ...(await failureOf(() => autosaver.flush()).then((error) => (error === undefined ? [] : [`autosave (${messageOf(error)})`]))),
+    ];
+    watch.display.finish({ throughput: meter.throughput() });
+    const saved =
+      unsaved.length === 0
+        ? 'journal, checkpoint and autosave saved'
+        : `every finished record is in the journal; not written: ${unsaved.join(', ')}${isDiskFull(fatal) ? '; free some space first' : ''}`;
+    process.stderr.write(`${why}: ${done}/${total} done, ${saved}. Resume with the same command: mbpp-stream ${process.argv.slice(2).join(' ')}\n`);
     return fatal === undefined ? INTERRUPTED_EXIT : 1;
   }
 
-  /** Every record is done: the dataset, its metadata and the run's end. */
-  private async finish(watch: RunWatch, elapsedSeconds: number): Promise<number> {
+  /**
+   * Every record is done: the dataset (streamed from the journal a batch at a time, summed up for the metadata on
+   * the way), its metadata and the run's end. A dataset that cannot be written (a full disk) is said in one line;
+   * the journal keeps every record, so the same command writes it once there is room.
+   */
+  private async finish(watch: RunWatch, meter: ThroughputMeter): Promise<number> {
     const { store, logger, opened, executor, versions, notices } = this.run;
     const { args, location, work, hardening, template, layout } = this.plan.inputs;
     await watch.resources.stop();
-    const results = await store.readResults();
-    const metadata = runMetadata({
-      mode: this.plan.mode,
-      runId: store.runId,
-      identity: store.identity,
-      location,
-      selection: { split: args.split, start: args.start ?? null, end: args.end ?? null, test_run: args.testRun, records: work.records.length },
-      samples: work.samplesPerProblem,
-      backend: opened.backend,
-      executor,
-      timeLimits: this.run.timeLimits.describe(work.records, args.challengeTests),
-      hardening,
-      template,
-      results,
-      failed: store.failedRecords(),
-      broughtTheBuildDown: store.crashCulprits(),
-      missingTaskIds: opened.missingTaskIds,
-      notices,
-      versions,
-      resumes: store.opening.resumes,
-      peaks: watch.resources.peaks,
-      outages: watch.health.outages(),
-      elapsedSeconds,
-    });
+    const throughput = meter.throughput();
+    const summary = new DatasetSummary();
+    async function* rows() {
+      for await (const batch of store.results()) {
+        summary.add(batch);
+        yield batch;
+      }
+    }
+    const metadataOf = () =>
+      runMetadata({
+        mode: this.plan.mode,
+        runId: store.runId,
+        identity: store.identity,
+        location,
+        selection: { split: args.split, start: args.start ?? null, end: args.end ?? null, test_run: args.testRun, records: work.records.length },
+        samples: work.samplesPerProblem,
+        backend: opened.backend,
+        executor,
+        timeLimits: this.run.timeLimits.describe(work.records, args.challengeTests),
+        hardening,
+        template,
+        summary,
+        failed: store.failedRecords(),
+        broughtTheBuildDown: store.crashCulprits(),
+        missingTaskIds: opened.missingTaskIds,
+        notices,
+        versions,
+        resumes: store.opening.resumes,
+        peaks: watch.resources.peaks,
+        outages: watch.health.outages(),
+        throughput,
+      });
+    let metadata: ReturnType<typeof metadataOf> | undefined;
     const { activations } = this.run;
-    const written = await writeDataset(layout, results, activations ? { ...metadata, activations: activations.describe() } : metadata);
-    await store.markFinished();
-    logger.statistics(metadata.statistics);
-    watch.display.finish({ output: written.parquet, statistics: metadata.statistics });
+    let written: Awaited<ReturnType<typeof writeDataset>>;
+    try {
+      written = await writeDataset(layout, rows(), () => {
+        metadata = metadataOf();
+        return activations ? { ...metadata, activations: activations.describe() } : metadata;
+      });
+      await store.markFinished();
+    } catch (error) {
+      if (errorCode(error) === undefined) throw error;
+      const why = isDiskFull(error) ? `the disk is full (${messageOf(error)})` : messageOf(error);
+      logger.logger.error({ event: 'fatal', err: error }, `could not write the dataset: ${why}`);
+      watch.display.finish({ throughput });
+      process.stderr.write(
+        `stopped: could not write the dataset: ${why}. Every record is in the journal; once there is room, the same command writes it: ` +
+          `mbpp-stream ${process.argv.slice(2).join(' ')}\n`,
+      );
+      return 1;
+    }
+    logger.statistics(metadata!.statistics);
+    watch.display.finish({ output: written.parquet, statistics: metadata!.statistics, throughput });
     return 0;
+  }
+}
+
+/** A full disk or quota: the one failure the user fixes by making room, then resuming. */
+function isDiskFull(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Runs `work`; resolves to what it threw, or undefined when it succeeded. */
+async function failureOf(work: () => Promise<unknown>): Promise<unknown> {
+  try {
+    await work();
+    return undefined;
+  } catch (error) {
+    return error ?? new Error('failed');
   }
 }
 

@@ -39,6 +39,18 @@ export async function writeFileAtomic(
   content: Uint8Array | string,
   options: AtomicWriteOptions = {},
 ): Promise<void> {
+  await writeAtomically(path, (handle) => handle.writeFile(content), options);
+}
+
+/**
+ * Like `writeFileAtomic` for content too large to hold at once: `fill` writes it to the open temp file, in as many
+ * writes as it likes (bounded memory), and it is put in place only once `fill` resolves.
+ */
+export async function writeAtomically(
+  path: string,
+  fill: (handle: fsPromises.FileHandle) => Promise<void>,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
   const ops = options.ops ?? fsPromises;
   const tempPath = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let tempExists = false;
@@ -46,7 +58,7 @@ export async function writeFileAtomic(
     const handle = await ops.open(tempPath, 'wx');
     tempExists = true;
     try {
-      await handle.writeFile(content);
+      await fill(handle);
       await handle.sync();
     } finally {
       await handle.close();
@@ -61,16 +73,23 @@ export async function writeFileAtomic(
     tempExists = false;
   } catch (error) {
     if (tempExists) await ops.rm(tempPath, { force: true }).catch(() => undefined);
-    throw new AtomicWriteError(path, errorCode(error), { cause: error });
+    throw error instanceof AtomicWriteError ? error : new AtomicWriteError(path, errorCode(error), { cause: error });
   }
   await syncDirectory(dirname(path));
+}
+
+/** Writes all of `bytes` at the handle's position (a write may take only part of them). */
+export async function writeFully(handle: fsPromises.FileHandle, bytes: Uint8Array): Promise<void> {
+  for (let written = 0; written < bytes.length; ) {
+    written += (await handle.write(bytes, written, bytes.length - written)).bytesWritten;
+  }
 }
 
 /**
  * Makes a rename in `dir` durable. Some platforms cannot open or fsync a directory (Windows: EPERM/EISDIR);
  * there the rename is as durable as the OS makes it, which is the best available.
  */
-async function syncDirectory(dir: string): Promise<void> {
+export async function syncDirectory(dir: string): Promise<void> {
   let handle: fsPromises.FileHandle | undefined;
   try {
     handle = await fsPromises.open(dir, 'r');
@@ -85,9 +104,14 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
-function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
+/** The system error code (`ENOSPC`, …) of an error or of the errors that caused it. */
+export function errorCode(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current !== null && typeof current === 'object' && depth < 8; depth++) {
+    const { code, cause } = current as { code?: unknown; cause?: unknown };
+    if (typeof code === 'string') return code;
+    current = cause;
+  }
+  return undefined;
 }
 
 function describe(cause: unknown): string {

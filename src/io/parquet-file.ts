@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
 import * as parquetWasm from 'parquet-wasm';
 import { InputError } from '../errors.js';
-import { writeFileAtomic, type AtomicWriteOptions } from './atomic-file.js';
+import { writeAtomically, writeFileAtomic, writeFully, type AtomicWriteOptions } from './atomic-file.js';
 
 /**
  * `snappy` (default) is what pandas writes and what every reader decodes without extras (hyparquet needs a
@@ -27,22 +27,45 @@ const codecs: Record<ParquetCompression, parquetWasm.Compression> = {
   uncompressed: parquetWasm.Compression.UNCOMPRESSED,
 };
 
-/** Encodes `table` as a Parquet file's bytes. */
-export function tableToParquet(table: Table, options: ParquetWriteOptions = {}): Uint8Array {
-  const properties = new parquetWasm.WriterPropertiesBuilder()
-    .setCompression(codecs[options.compression ?? 'snappy'])
-    .setCreatedBy('mbpp-stream')
-    .build();
-  // writeParquet takes ownership of (and frees) both the wasm table and the properties.
-  return parquetWasm.writeParquet(parquetWasm.Table.fromIPCStream(tableToIPC(table, 'stream')), properties);
+function writerProperties(options: ParquetWriteOptions, rowGroupRows?: number): parquetWasm.WriterProperties {
+  let builder = new parquetWasm.WriterPropertiesBuilder().setCompression(codecs[options.compression ?? 'snappy']).setCreatedBy('mbpp-stream');
+  if (rowGroupRows !== undefined) builder = builder.setMaxRowGroupSize(rowGroupRows);
+  return builder.build();
 }
 
-/** Decodes a Parquet file's bytes; `source` (a file name) prefixes the error for bytes that are not Parquet. */
-export function parquetToTable(bytes: Uint8Array, source: string): Table {
+/** Encodes `table` as a Parquet file's bytes. */
+export function tableToParquet(table: Table, options: ParquetWriteOptions = {}): Uint8Array {
+  // writeParquet takes ownership of (and frees) both the wasm table and the properties.
+  return parquetWasm.writeParquet(parquetWasm.Table.fromIPCStream(tableToIPC(table, 'stream')), writerProperties(options));
+}
+
+/**
+ * Decodes a Parquet file's bytes; `source` (a file name) prefixes the error for bytes that are not Parquet. With
+ * `columns`, only those of them the file has are decoded (a report of 200,000 rows need not hold their code).
+ */
+export function parquetToTable(bytes: Uint8Array, source: string, columns?: readonly string[]): Table {
   try {
-    return tableFromIPC(parquetWasm.readParquet(bytes).intoIPCStream());
+    return tableFromIPC(parquetWasm.readParquet(bytes, columns ? { columns: columnsIn(bytes, columns) } : undefined).intoIPCStream());
   } catch (error) {
     throw new InputError(`${source}: not a readable Parquet file (${(error as Error).message})`);
+  }
+}
+
+/** The ones of `columns` that the file's schema has. */
+function columnsIn(bytes: Uint8Array, columns: readonly string[]): string[] {
+  const schema = parquetWasm.readSchema(bytes);
+  const has = (column: string): boolean => {
+    try {
+      return schema.indexOf(column) >= 0;
+    } catch {
+      // parquet-wasm throws for a name the schema lacks.
+      return false;
+    }
+  };
+  try {
+    return columns.filter(has);
+  } finally {
+    schema.free();
   }
 }
 
@@ -64,4 +87,34 @@ export async function readParquetFile(path: string): Promise<Table> {
     throw new InputError(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
   return parquetToTable(bytes, path);
+}
+
+/**
+ * Writes `tables` to `path` as one Parquet file, atomically, holding one table at a time: each becomes a row group
+ * (split at `rowGroupRows`), written out before the next is asked for. Every table must have the same schema, and
+ * there must be at least one (an empty one makes a file with the schema and no rows).
+ */
+export async function writeParquetStream(
+  path: string,
+  tables: AsyncIterable<Table>,
+  options: ParquetWriteOptions & AtomicWriteOptions & { rowGroupRows: number },
+): Promise<void> {
+  async function* wasmBatches(): AsyncGenerator<parquetWasm.RecordBatch> {
+    for await (const table of tables) {
+      const wasmTable = parquetWasm.Table.fromIPCStream(tableToIPC(table, 'stream'));
+      // The batches share the table's arrays (reference counted); freeing the table now keeps wasm memory flat.
+      const batches = wasmTable.recordBatches();
+      wasmTable.free();
+      yield* batches;
+    }
+  }
+  await writeAtomically(
+    path,
+    async (handle) => {
+      const bytes = await parquetWasm.transformParquetStream(ReadableStream.from(wasmBatches()), writerProperties(options, options.rowGroupRows));
+      // Leaving the loop early (a failed write) cancels the stream, which stops pulling tables.
+      for await (const chunk of bytes as unknown as AsyncIterable<Uint8Array>) await writeFully(handle, chunk);
+    },
+    options,
+  );
 }

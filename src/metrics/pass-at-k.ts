@@ -31,26 +31,38 @@ export interface ProblemPassAtK {
   pass_at_k: Record<number, number>;
 }
 
+/** Samples and correct ones per problem, added one sample at a time (two numbers a problem, never the samples). */
+export class PassAtKTally {
+  private readonly tallies = new Map<number, { n: number; c: number }>();
+
+  add(taskId: number, isCorrect: boolean): void {
+    let tally = this.tallies.get(taskId);
+    if (tally === undefined) this.tallies.set(taskId, (tally = { n: 0, c: 0 }));
+    tally.n += 1;
+    if (isCorrect) tally.c += 1;
+  }
+
+  /** Each problem's pass@k, sorted by task_id. */
+  byProblem(ks: readonly number[] = PASS_AT_K_VALUES): ProblemPassAtK[] {
+    return [...this.tallies.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([task_id, { n, c }]) => ({
+        task_id,
+        n,
+        c,
+        pass_at_k: Object.fromEntries(ks.filter((k) => k <= n).map((k) => [k, passAtK(n, c, k)])),
+      }));
+  }
+}
+
 /** Groups judged samples by problem and estimates each problem's pass@k; sorted by task_id. */
 export function passAtKByProblem(
   samples: Iterable<{ task_id: number; is_correct: boolean }>,
   ks: readonly number[] = PASS_AT_K_VALUES,
 ): ProblemPassAtK[] {
-  const tallies = new Map<number, { n: number; c: number }>();
-  for (const { task_id, is_correct } of samples) {
-    const tally = tallies.get(task_id) ?? { n: 0, c: 0 };
-    tally.n += 1;
-    if (is_correct) tally.c += 1;
-    tallies.set(task_id, tally);
-  }
-  return [...tallies.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([task_id, { n, c }]) => ({
-      task_id,
-      n,
-      c,
-      pass_at_k: Object.fromEntries(ks.filter((k) => k <= n).map((k) => [k, passAtK(n, c, k)])),
-    }));
+  const tally = new PassAtKTally();
+  for (const { task_id, is_correct } of samples) tally.add(task_id, is_correct);
+  return tally.byProblem(ks);
 }
 
 /** The mean over problems of each k that every problem allows (the dataset-level pass@k). */

@@ -4,10 +4,11 @@
  * for hours, so only the last `windowMs` count.
  */
 
-/** How many records were done at a moment (ms on any monotonic clock). */
+/** How many records were done at a moment (ms on any monotonic clock), and optionally how many tokens they took. */
 export interface ProgressSample {
   atMs: number;
   done: number;
+  tokens?: number;
 }
 
 export interface RateEstimate {
@@ -51,4 +52,13 @@ function rateBetween(first: ProgressSample | undefined, last: ProgressSample | u
   if (!first || !last) return 0;
   const seconds = (last.atMs - first.atMs) / 1000;
   return seconds > 0 ? (last.done - first.done) / seconds : 0;
+}
+
+/** Completion tokens per second over the window; null unless both ends of it counted tokens. */
+export function tokenRate(samples: readonly ProgressSample[]): number | null {
+  const first = samples[0];
+  const last = samples[samples.length - 1];
+  if (first?.tokens === undefined || last?.tokens === undefined) return null;
+  const seconds = (last.atMs - first.atMs) / 1000;
+  return seconds > 0 ? (last.tokens - first.tokens) / seconds : 0;
 }

@@ -1,8 +1,9 @@
 import ora, { type Ora } from 'ora';
-import { estimateRate, pushSample, type ProgressSample, type RateEstimate } from './moving-rate.js';
+import { estimateRate, pushSample, tokenRate, type ProgressSample, type RateEstimate } from './moving-rate.js';
 import { countRecord, emptyCounts, type ProgressCounts, type RecordOutcome } from './progress-counts.js';
 import { formatEvent, type ProgressEvent, type ProgressRateFields } from './progress-events.js';
-import { formatDuration, formatPercent, formatProgressLine, type SessionsUp } from './progress-line.js';
+import { formatCount, formatDuration, formatPercent, formatProgressLine, type SessionsUp } from './progress-line.js';
+import type { Throughput } from './throughput-meter.js';
 import type { ResourceSample } from './resource-thresholds.js';
 
 /**
@@ -47,8 +48,8 @@ export interface ProgressDisplay {
   record(outcome: RecordOutcome): void;
   checkpoint(count: number): void;
   warning(message: string): void;
-  /** Prints the summary and stops the spinner. Call once. */
-  finish(extra?: { output?: string; statistics?: unknown }): void;
+  /** Prints the summary and stops the spinner. Call once. `throughput` gives the summary's rates (the metadata's). */
+  finish(extra?: { output?: string; statistics?: unknown; throughput?: Throughput }): void;
 }
 
 /** A spinner refresh between records, so RSS, GPU memory and the ETA keep moving on a slow model. */
@@ -69,6 +70,9 @@ class StreamProgressDisplay implements ProgressDisplay {
   private refreshTimer: NodeJS.Timeout | undefined;
   /** Records covered by the newest checkpoint; the spinner shows it instead of printing a line per checkpoint. */
   private checkpointed: number | undefined;
+  /** Completion tokens of this attempt's records; tok/s is shown once a record has counted some. */
+  private tokens = 0;
+  private countsTokens = false;
 
   constructor(private readonly options: ProgressDisplayOptions) {
     this.state = { ...emptyCounts(options.total), ...options.resumed };
@@ -83,7 +87,7 @@ class StreamProgressDisplay implements ProgressDisplay {
 
   start(details: Record<string, unknown> = {}): void {
     this.startedAtMs = this.now();
-    this.samples = [{ atMs: this.startedAtMs, done: this.state.done }];
+    this.samples = [{ atMs: this.startedAtMs, done: this.state.done, tokens: this.tokens }];
     switch (this.options.mode) {
       case 'json':
         this.emit({ ...details, event: 'start', time: this.isoNow(), total: this.state.total });
@@ -104,7 +108,11 @@ class StreamProgressDisplay implements ProgressDisplay {
 
   record(outcome: RecordOutcome): void {
     this.state = countRecord(this.state, outcome);
-    this.samples = pushSample(this.samples, { atMs: this.now(), done: this.state.done }, this.windowMs);
+    if (outcome.completion_tokens !== null) {
+      this.tokens += outcome.completion_tokens;
+      this.countsTokens = true;
+    }
+    this.samples = pushSample(this.samples, { atMs: this.now(), done: this.state.done, tokens: this.tokens }, this.windowMs);
     const due = this.state.done % this.every === 0 || this.state.done === this.state.total;
     switch (this.options.mode) {
       case 'json':
@@ -136,14 +144,14 @@ class StreamProgressDisplay implements ProgressDisplay {
     else if (this.options.mode !== 'quiet') this.writeLine(`${this.stamp()} warning: ${message}`);
   }
 
-  finish(extra: { output?: string; statistics?: unknown } = {}): void {
+  finish(extra: { output?: string; statistics?: unknown; throughput?: Throughput } = {}): void {
     clearInterval(this.refreshTimer);
     const elapsedSeconds = this.startedAtMs === undefined ? 0 : (this.now() - this.startedAtMs) / 1000;
     if (this.options.mode === 'json') {
       this.emit({ event: 'summary', time: this.isoNow(), ...this.state, elapsed_seconds: elapsedSeconds, ...extra });
       return;
     }
-    const summary = formatSummary(this.state, elapsedSeconds, extra.output);
+    const summary = formatSummary(this.state, elapsedSeconds, extra.output, extra.throughput);
     if (this.spinner) {
       const finished = this.state.done === this.state.total;
       this.spinner[finished ? 'succeed' : 'warn'](summary);
@@ -158,12 +166,22 @@ class StreamProgressDisplay implements ProgressDisplay {
   }
 
   private line(): string {
-    return formatProgressLine({ counts: this.state, rate: this.rate(), resources: this.options.resources?.(), sessions: this.options.sessions?.() });
+    return formatProgressLine({
+      counts: this.state,
+      rate: this.rate(),
+      tokensPerSecond: this.tokensPerSecond(),
+      resources: this.options.resources?.(),
+      sessions: this.options.sessions?.(),
+    });
+  }
+
+  private tokensPerSecond(): number | null {
+    return this.countsTokens ? tokenRate(this.samples) : null;
   }
 
   private rateFields(): ProgressRateFields {
     const { recordsPerSecond, etaSeconds } = this.rate();
-    const fields: ProgressRateFields = { records_per_second: recordsPerSecond, eta_seconds: etaSeconds };
+    const fields: ProgressRateFields = { records_per_second: recordsPerSecond, tokens_per_second: this.tokensPerSecond(), eta_seconds: etaSeconds };
     const sessions = this.options.sessions?.();
     if (sessions) {
       fields.sessions_up = sessions.up;
@@ -215,15 +233,37 @@ function pickOutcome(outcome: RecordOutcome): RecordOutcome {
   };
 }
 
-/** The end-of-run lines every non-JSON mode prints. */
-export function formatSummary(counts: ProgressCounts, elapsedSeconds: number, output?: string): string {
-  const rate = elapsedSeconds > 0 ? ` (${(counts.done / elapsedSeconds).toFixed(2)} rec/s)` : '';
+/**
+ * The end-of-run lines every non-JSON mode prints. With the attempt's `throughput` (what the metadata records) the
+ * rates are its records and tokens over its wall time, and each session's share and utilization follow.
+ */
+export function formatSummary(counts: ProgressCounts, elapsedSeconds: number, output?: string, throughput?: Throughput): string {
+  const seconds = throughput?.wall_seconds ?? elapsedSeconds;
   const judged = counts.passed + counts.wrong;
   const lines = [
-    `finished ${counts.done}/${counts.total} records in ${formatDuration(elapsedSeconds)}${rate}`,
+    `finished ${counts.done}/${counts.total} records in ${formatDuration(seconds)}${throughput ? attemptRates(counts, throughput) : elapsedRate(counts, seconds)}`,
     `passed ${counts.passed} (${formatPercent(counts.passed, judged)} of judged) | wrong ${counts.wrong} | ` +
       `failed after retries ${counts.failed} | retries ${counts.retries}`,
   ];
+  const sessions = throughput?.sessions.filter((session) => session.records > 0) ?? [];
+  if (sessions.length > 0) lines.push(`sessions: ${sessions.map(formatSession).join(' | ')}`);
   if (output) lines.push(`dataset: ${output}`);
   return lines.join('\n');
+}
+
+function elapsedRate(counts: ProgressCounts, seconds: number): string {
+  return seconds > 0 ? ` (${(counts.done / seconds).toFixed(2)} rec/s)` : '';
+}
+
+/** ` (153.05 rec/s, 8,812 tok/s)`; a resumed run says how many of the records this attempt made. */
+function attemptRates(counts: ProgressCounts, throughput: Throughput): string {
+  const tokens = throughput.tokens_per_second === null ? '' : `, ${formatCount(throughput.tokens_per_second)} tok/s`;
+  const these = throughput.records === counts.done ? '' : `${throughput.records} this attempt: `;
+  return ` (${these}${throughput.records_per_second.toFixed(2)} rec/s${tokens})`;
+}
+
+/** `onnx-cuda:0 4,406 tok/s 98% busy`. */
+function formatSession(session: Throughput['sessions'][number]): string {
+  const rate = session.tokens_per_second === null ? `${session.records_per_second.toFixed(2)} rec/s` : `${formatCount(session.tokens_per_second)} tok/s`;
+  return `${session.id} ${rate} ${Math.round(100 * session.utilization)}% busy`;
 }

@@ -14,6 +14,8 @@ export type ProgressEvent =
 
 export interface ProgressRateFields {
   records_per_second: number;
+  /** Completion tokens per second over the same window; null where the backend counts none. */
+  tokens_per_second: number | null;
   eta_seconds: number | null;
   /** Inference sessions in rotation, of the pool's. */
   sessions_up?: number;

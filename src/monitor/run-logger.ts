@@ -1,3 +1,5 @@
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { pino, type DestinationStream, type Level, type Logger } from 'pino';
 import { InputError } from '../errors.js';
 import type { RateEstimate } from './moving-rate.js';
@@ -28,6 +30,11 @@ export interface RunLoggerOptions {
   console?: { write(text: string): unknown };
   /** Events kept out of the console because the progress display already shows them (the file gets them all). */
   consoleOmits?: ReadonlySet<string>;
+  /**
+   * Told once when a write to the file fails (a full disk): the file gets nothing more, the console goes on, and
+   * no log call ever throws, so the run can end the way it chooses (the builder stops, as for any full disk).
+   */
+  onFileError?: (error: Error) => void;
 }
 
 /** Identifies one record in the log. */
@@ -38,19 +45,18 @@ export interface RecordRef {
 
 /**
  * The run's log: JSON lines in a file for after-the-fact reading, and a readable console at `--log-level`.
- * Writes are synchronous (pino.destination sync, no worker thread), so a crash or Ctrl+C loses no line and
+ * Writes are synchronous (write(2) per line, no buffer, no worker thread), so a crash or Ctrl+C loses no line and
  * exit needs no flushing dance. One method per event the issue asks for, so every run logs the same shape.
  */
 export class RunLogger {
   /** For lower layers' debug lines; events should go through the methods below. */
   readonly logger: Logger;
-  private readonly fileStream: ReturnType<typeof pino.destination>;
-  private closed = false;
+  private readonly fileStream: LogFile;
 
   constructor(options: RunLoggerOptions) {
     const fileLevel = options.fileLevel ?? 'debug';
     const consoleLevel = options.consoleLevel ?? 'info';
-    this.fileStream = pino.destination({ dest: options.file, sync: true, append: true, mkdir: true });
+    this.fileStream = new LogFile(options.file, options.onFileError);
     const consoleOut = options.console ?? process.stderr;
     const consoleStream: DestinationStream = {
       write: (line: string) => {
@@ -122,12 +128,41 @@ export class RunLogger {
     this.logger.info({ event: 'statistics', statistics }, 'run finished');
   }
 
-  /** Writes are synchronous already; this makes sure the file is flushed and closed. Idempotent. */
+  /** Closes the file (writes are synchronous: nothing is left to flush). Idempotent. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.fileStream.flushSync();
-    this.fileStream.end();
+    this.fileStream.close();
+  }
+}
+
+/** The log file: appended to line by line, created with its folder; after a failed write it takes no more lines. */
+class LogFile implements DestinationStream {
+  private fd: number | null;
+
+  constructor(
+    readonly path: string,
+    private readonly onError?: (error: Error) => void,
+  ) {
+    mkdirSync(dirname(path), { recursive: true });
+    this.fd = openSync(path, 'a');
+  }
+
+  write(line: string): void {
+    if (this.fd === null) return;
+    try {
+      const bytes = Buffer.from(line, 'utf8');
+      for (let written = 0; written < bytes.length; ) written += writeSync(this.fd, bytes, written);
+    } catch (error) {
+      this.close();
+      const cause = error as NodeJS.ErrnoException;
+      this.onError?.(Object.assign(new Error(`cannot write the log ${this.path}: ${cause.message}`, { cause }), { code: cause.code }));
+    }
+  }
+
+  close(): void {
+    if (this.fd === null) return;
+    const fd = this.fd;
+    this.fd = null;
+    closeSync(fd);
   }
 }
 

@@ -2,6 +2,7 @@ import type { IsolationLevel } from '../sandbox/executor.js';
 import { verdictOf, type RecordOutcome } from './progress-counts.js';
 import type { ResourcePeaks } from './resource-monitor.js';
 import type { RunVersions } from './run-versions.js';
+import type { Throughput } from './throughput-meter.js';
 
 /** avg/min/max/median/p95 of a set of durations, in seconds. */
 export interface DurationSummary {
@@ -13,6 +14,14 @@ export interface DurationSummary {
   p95: number;
 }
 
+/** Per-record latency: how long each record took, not how many records a second the run made (see throughput). */
+export interface RecordLatency {
+  generation: DurationSummary | null;
+  execution: DurationSummary | null;
+  /** generation + execution. */
+  total: DurationSummary | null;
+}
+
 /** The run statistics of the extended metadata (snake_case, like the dataset's columns). */
 export interface RunStatistics {
   records: number;
@@ -21,10 +30,10 @@ export interface RunStatistics {
   failed: number;
   /** passed / records: a record that failed after retries counts as not passed. */
   pass_rate: number;
-  /** Per record; null when no record finished. `total` is generation + execution. */
-  timing: { generation: DurationSummary | null; execution: DurationSummary | null; total: DurationSummary | null };
-  /** Completion tokens over generation seconds, for records whose backend counted tokens; else null. */
-  tokens_per_second: number | null;
+  /** Records and tokens per second of wall time, overall and per session, and session utilization (this attempt). */
+  throughput: Throughput | null;
+  /** Per record, over every record of the dataset (resumed ones included); null when no record finished. */
+  latency: RecordLatency;
   retries: { total: number; per_record: number; max: number; records_retried: number };
   resources: {
     peak_rss_bytes: number;
@@ -35,8 +44,6 @@ export interface RunStatistics {
   versions: RunVersions | null;
   /** How many times this run was resumed after a stop or crash. */
   resumes: number;
-  /** Wall seconds of this process's part of the run; null when not given. */
-  wall_seconds: number | null;
 }
 
 export interface RunContext {
@@ -44,13 +51,14 @@ export interface RunContext {
   sandboxLevel?: IsolationLevel;
   versions?: RunVersions;
   resumes?: number;
-  wallSeconds?: number;
+  /** The attempt's throughput, from its `ThroughputMeter`. */
+  throughput?: Throughput;
 }
 
 /** Summarises durations; null for none. Median and p95 interpolate linearly between ranks (as numpy does). */
-export function summarizeDurations(values: readonly number[]): DurationSummary | null {
+export function summarizeDurations(values: ArrayLike<number>): DurationSummary | null {
   if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
+  const sorted = Float64Array.from(values).sort();
   const sum = sorted.reduce((total, value) => total + value, 0);
   return {
     count: sorted.length,
@@ -63,44 +71,81 @@ export function summarizeDurations(values: readonly number[]): DurationSummary |
 }
 
 /** The q-quantile of ascending `sorted` (non-empty). */
-export function quantile(sorted: readonly number[], q: number): number {
+export function quantile(sorted: ArrayLike<number>, q: number): number {
   const position = (sorted.length - 1) * q;
   const below = Math.floor(position);
   const above = Math.ceil(position);
   return sorted[below]! + (sorted[above]! - sorted[below]!) * (position - below);
 }
 
-/** The statistics of the finished records (resumed ones included: give the whole dataset's rows). */
-export function computeRunStatistics(outcomes: readonly RecordOutcome[], context: RunContext = {}): RunStatistics {
-  const counts = { passed: 0, wrong: 0, failed: 0 };
-  for (const outcome of outcomes) counts[verdictOf(outcome)]++;
-  const retries = outcomes.map((outcome) => Math.max(0, outcome.attempts - 1));
-  const totalRetries = retries.reduce((sum, value) => sum + value, 0);
-  const counted = outcomes.filter((outcome) => outcome.completion_tokens !== null && outcome.generation_time > 0);
-  const tokenSeconds = counted.reduce((sum, outcome) => sum + outcome.generation_time, 0);
-  const tokens = counted.reduce((sum, outcome) => sum + (outcome.completion_tokens ?? 0), 0);
-  return {
-    records: outcomes.length,
-    ...counts,
-    pass_rate: outcomes.length > 0 ? counts.passed / outcomes.length : 0,
-    timing: {
-      generation: summarizeDurations(outcomes.map((outcome) => outcome.generation_time)),
-      execution: summarizeDurations(outcomes.map((outcome) => outcome.execution_time)),
-      total: summarizeDurations(outcomes.map((outcome) => outcome.generation_time + outcome.execution_time)),
-    },
-    tokens_per_second: tokenSeconds > 0 ? tokens / tokenSeconds : null,
-    retries: {
-      total: totalRetries,
-      per_record: outcomes.length > 0 ? totalRetries / outcomes.length : 0,
-      max: retries.reduce((most, value) => Math.max(most, value), 0),
-      records_retried: retries.filter((value) => value > 0).length,
-    },
-    resources: context.peaks ? peaksForMetadata(context.peaks) : null,
-    sandbox_level: context.sandboxLevel ?? null,
-    versions: context.versions ?? null,
-    resumes: context.resumes ?? 0,
-    wall_seconds: context.wallSeconds ?? null,
-  };
+/** Numbers a growable array keeps, at 8 bytes each (a plain array would box them). */
+class Float64List {
+  private values = new Float64Array(1024);
+  length = 0;
+
+  push(value: number): void {
+    if (this.length === this.values.length) {
+      const grown = new Float64Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.length++] = value;
+  }
+
+  toArray(): Float64Array {
+    return this.values.subarray(0, this.length);
+  }
+}
+
+/**
+ * Sums up the dataset's records one at a time, keeping numbers only (three durations a record for the latency
+ * quantiles), so the statistics of a 200,000-record run never need its rows at once. Give it every record of the
+ * dataset, resumed ones included.
+ */
+export class RunStatisticsTally {
+  private readonly counts = { passed: 0, wrong: 0, failed: 0 };
+  private readonly generation = new Float64List();
+  private readonly execution = new Float64List();
+  private readonly total = new Float64List();
+  private retries = 0;
+  private mostRetries = 0;
+  private recordsRetried = 0;
+
+  add(outcome: RecordOutcome): void {
+    this.counts[verdictOf(outcome)]++;
+    const retries = Math.max(0, outcome.attempts - 1);
+    this.retries += retries;
+    this.mostRetries = Math.max(this.mostRetries, retries);
+    if (retries > 0) this.recordsRetried += 1;
+    this.generation.push(outcome.generation_time);
+    this.execution.push(outcome.execution_time);
+    this.total.push(outcome.generation_time + outcome.execution_time);
+  }
+
+  statistics(context: RunContext = {}): RunStatistics {
+    const records = this.generation.length;
+    return {
+      records,
+      ...this.counts,
+      pass_rate: records > 0 ? this.counts.passed / records : 0,
+      throughput: context.throughput ?? null,
+      latency: {
+        generation: summarizeDurations(this.generation.toArray()),
+        execution: summarizeDurations(this.execution.toArray()),
+        total: summarizeDurations(this.total.toArray()),
+      },
+      retries: {
+        total: this.retries,
+        per_record: records > 0 ? this.retries / records : 0,
+        max: this.mostRetries,
+        records_retried: this.recordsRetried,
+      },
+      resources: context.peaks ? peaksForMetadata(context.peaks) : null,
+      sandbox_level: context.sandboxLevel ?? null,
+      versions: context.versions ?? null,
+      resumes: context.resumes ?? 0,
+    };
+  }
 }
 
 function peaksForMetadata(peaks: ResourcePeaks): NonNullable<RunStatistics['resources']> {

@@ -1,5 +1,7 @@
+import { summarizeDurations, type RecordLatency } from '../monitor/run-statistics.js';
 import type { Split } from '../records.js';
 import type { OptionalColumn, ReportDataset, ReportRow } from './report-rows.js';
+import type { RunFigures } from './run-figures.js';
 import { flakyTasks, summariseSamples, taskTallies, type FlakyTask, type SampleSummary } from './task-samples.js';
 
 export interface SplitSummary {
@@ -55,6 +57,10 @@ export interface DatasetReport {
   failedRecords: FailedRecord[];
   /** Seconds per record, in row order: the histogram's data. */
   recordSeconds: number[];
+  /** Per-record latency, the same summaries as the metadata's `statistics.latency`. */
+  latency: RecordLatency;
+  /** Records and tokens per second of wall time, and each session's share and utilization; null without metadata. */
+  run: RunFigures | null;
 }
 
 /** What the report cannot show without each optional column. */
@@ -125,6 +131,12 @@ export function buildDatasetReport(dataset: ReportDataset, slowestCount = 10): D
       error: row.error ?? 'unknown error',
     })),
     recordSeconds: rows.map(seconds),
+    latency: {
+      generation: summarizeDurations(rows.map((row) => row.generation_time)),
+      execution: summarizeDurations(rows.map((row) => row.execution_time)),
+      total: summarizeDurations(rows.map(seconds)),
+    },
+    run: dataset.run ?? null,
   };
 }
 

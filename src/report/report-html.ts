@@ -3,6 +3,7 @@ import { escapeHtml } from './html-escape.js';
 import { htmlList, htmlPage, htmlTable } from './html-page.js';
 import { barChartSvg, countBarsSvg, histogramBins, histogramSvg } from './svg-charts.js';
 import type { FlakyTask, SampleSummary } from './task-samples.js';
+import { latencyTable, throughputTables } from './run-figures.js';
 import { percent, samplesPerTask, taskLabel } from './text-format.js';
 
 const HISTOGRAM_BINS = 20;
@@ -23,6 +24,7 @@ ${report.bySplit ? splitHtml(report.bySplit) : ''}
 ${report.samples ? samplesHtml(report.samples) : ''}
 <h2>Time per record</h2>
 <figure>${timeChart}</figure>
+${runHtml(report)}
 ${
   report.errorTypes
     ? `<h2>Why records did not pass</h2>
@@ -39,6 +41,19 @@ ${htmlTable(
 <h2>Failed records (${report.failedRecords.length})</h2>
 ${htmlTable(['task', ...(withSplit ? ['split'] : []), 'attempts', 'error'], report.failedRecords.map((r) => [taskLabel(r), ...split(r), r.attempts, r.error]))}`,
   );
+}
+
+/** Per-record latency, and the run's throughput where the metadata beside the dataset records it. */
+function runHtml(report: DatasetReport): string {
+  const latency = latencyTable(report.latency);
+  const latencyHtml = `<p>Seconds per record (latency; records overlap, so see throughput for the rate).</p>\n${htmlTable(latency.header, latency.rows)}`;
+  if (report.run === null) return latencyHtml;
+  const { run, sessions } = throughputTables(report.run.throughput);
+  return `${latencyHtml}
+<h2>Throughput</h2>
+<p>Over wall time, the run's last attempt (from ${escapeHtml(report.run.source)}).</p>
+${htmlTable(run.header, run.rows)}
+${sessions.rows.length > 0 ? htmlTable(sessions.header, sessions.rows) : ''}`;
 }
 
 export function limitationsHtml(limitations: readonly string[]): string {

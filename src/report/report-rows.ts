@@ -7,6 +7,7 @@
 import { InputError } from '../errors.js';
 import { recordKey, type RecordStatus, type Split, type TestResult } from '../records.js';
 import { readDatasetTable, type DatasetTable } from './dataset-table.js';
+import { readRunFigures, type RunFigures } from './run-figures.js';
 
 export interface ReportRow {
   task_id: number;
@@ -40,14 +41,20 @@ export interface ReportDataset {
   rows: ReportRow[];
   /** Optional columns the file lacks. */
   absent: OptionalColumn[];
+  /** The run's throughput, from the metadata beside the file; null without it. */
+  run?: RunFigures | null;
 }
 
 const SPLITS: ReadonlySet<string> = new Set<Split>(['prompt', 'test', 'validation', 'train']);
 const STATUSES: ReadonlySet<string> = new Set<RecordStatus>(['ok', 'failed']);
 
+/** Every column the report reads: the code, prompts and problem texts of a large dataset are never loaded. */
+const READ_COLUMNS = [...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS, 'attempts', 'error', 'flaky'];
+
 /** Reads a dataset file for the report; anything it cannot use is an `InputError` naming the file, row and column. */
 export async function readReportDataset(file: string): Promise<ReportDataset> {
-  return toReportDataset(await readDatasetTable(file));
+  const [table, run] = await Promise.all([readDatasetTable(file, READ_COLUMNS), readRunFigures(file)]);
+  return { ...toReportDataset(table), run };
 }
 
 export function toReportDataset(table: DatasetTable): ReportDataset {

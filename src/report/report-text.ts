@@ -1,5 +1,6 @@
 import type { DatasetReport } from './dataset-report.js';
 import type { FlakyTask, SampleSummary } from './task-samples.js';
+import { latencyTable, throughputTables } from './run-figures.js';
 import { oneLine, percent, samplesPerTask, table, taskLabel } from './text-format.js';
 
 /** The report as plain text for the terminal: aligned tables, no colour, safe to pipe. */
@@ -32,6 +33,7 @@ export function renderReportText(report: DatasetReport): string {
         ]
       : []),
     ...(report.flakyTasks ? flakyLines(report.flakyTasks) : []),
+    ...runLines(report),
     '',
     `slowest ${report.slowest.length} records (generation + execution)`,
     ...table(
@@ -50,6 +52,21 @@ export function renderReportText(report: DatasetReport): string {
       : ['  none']),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** Per-record latency, and the run's throughput where the metadata beside the dataset records it. */
+function runLines(report: DatasetReport): string[] {
+  const latency = latencyTable(report.latency);
+  const lines = ['', 'seconds per record (latency; records overlap, so see throughput for the rate)', ...table(latency.header, latency.rows)];
+  if (report.run === null) return lines;
+  const { run, sessions } = throughputTables(report.run.throughput);
+  return [
+    ...lines,
+    '',
+    `throughput over wall time (the run's last attempt, from ${report.run.source})`,
+    ...table(run.header, run.rows),
+    ...(sessions.rows.length > 0 ? ['', ...table(sessions.header, sessions.rows)] : []),
+  ];
 }
 
 export function limitationLines(limitations: readonly string[]): string[] {

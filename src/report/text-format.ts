@@ -24,7 +24,8 @@ export function oneLine(text: string, max = 100): string {
 /** Indented, left-aligned columns; numbers are right-aligned. */
 export function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const numeric = header.map((_, column) => rows.length > 0 && rows.every((row) => /^[\d.%]+$/.test(row[column]!)));
+  // '-' stands for a number not known (tokens/s of a backend that counts none).
+  const numeric = header.map((_, column) => rows.length > 0 && rows.every((row) => /^(?:[\d.%]+|-)$/.test(row[column]!)));
   const format = (row: string[]) =>
     `  ${row
       .map((cell, column) => (numeric[column] ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!)))

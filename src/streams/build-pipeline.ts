@@ -49,6 +49,8 @@ export interface BuildPipelineConfig {
    * returned function notes that it came out. So a program that brings the build down is found on resume.
    */
   enterSandbox?: (generated: Generated) => () => void;
+  /** Notes that a session starts generating a record; the returned function notes that it stopped (session utilization). */
+  generating?: (session: InferenceSession) => () => void;
   /** `recordKey`s of records in the sandbox at an earlier crash: judged one at a time before others run beside them. */
   judgeAlone?: Iterable<string>;
   /** Records the whole run must finish (for progress), and what a resumed run had already. */
@@ -97,7 +99,10 @@ export function buildPipeline(config: BuildPipelineConfig): OperatorFunction<Pro
   const generate = (item: Prompted, session: InferenceSession, attempt: number): Observable<GenerationOutcome> => {
     if (stopping()) return EMPTY;
     const started = performance.now();
-    return abortable((signal) => session.generate({ item, signal })).pipe(
+    return defer(() => {
+      const stopped = config.generating?.(session);
+      return abortable((signal) => session.generate({ item, signal })).pipe(finalize(() => stopped?.()));
+    }).pipe(
       timeoutPerRecord<Completion>(timeoutMs, { scheduler }),
       map((completion) => ({
         generated: {

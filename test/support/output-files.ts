@@ -17,6 +17,14 @@ export async function readRowsIndependently(path: string): Promise<Record<string
   return parquetReadObjects({ file: await asyncBufferFromFile(path) });
 }
 
+/** An autosave (a directory of Parquet parts) as an independent reader sees it: its parts' rows, in name order. */
+export async function readAutosaveIndependently(dir: string): Promise<Record<string, unknown>[]> {
+  const parts = (await readdir(dir)).filter((name) => name.endsWith('.parquet')).sort();
+  const rows: Record<string, unknown>[] = [];
+  for (const part of parts) rows.push(...(await readRowsIndependently(join(dir, part))));
+  return rows;
+}
+
 export async function readJson<T = Record<string, unknown>>(path: string): Promise<T> {
   return JSON.parse(await readFile(path, 'utf8')) as T;
 }

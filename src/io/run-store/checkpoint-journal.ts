@@ -5,9 +5,9 @@
  */
 import { open, type FileHandle, writeFile } from 'node:fs/promises';
 import { decodeJournalLine, encodeJournalLine } from './journal-line.js';
+import { readRange, scanLines } from './journal-scan.js';
 
 const NEWLINE = 0x0a;
-const READ_CHUNK = 1 << 20;
 
 /** A stretch of the journal that failed its check, and where a copy of its bytes was kept. */
 export interface JournalDamage {
@@ -81,7 +81,7 @@ export class CheckpointJournal {
     const bad: Array<{ start: number; end: number }> = [];
     let goodEnd = fromOffset;
     let lines = 0;
-    await this.scan(fromOffset, this.byteSize, (line, start, end, terminated) => {
+    await scanLines(this.handle, fromOffset, this.byteSize, (line, start, end, terminated) => {
       const entry = terminated ? decodeJournalLine(line) : null;
       if (entry === null) {
         bad.push({ start, end });
@@ -96,7 +96,7 @@ export class CheckpointJournal {
     const corrupt = bad.filter((range) => range.end <= goodEnd);
     if (corrupt.length > 0) {
       const savedTo = `${this.path}.corrupt-${stamp}.bin`;
-      const copies = await Promise.all(corrupt.map((range) => this.readRange(range.start, range.end)));
+      const copies = await Promise.all(corrupt.map((range) => readRange(this.handle, range.start, range.end)));
       await writeFile(savedTo, Buffer.concat(copies));
       for (const range of corrupt) {
         damage.push({ kind: 'corrupt-line', offset: range.start, length: range.end - range.start, savedTo });
@@ -104,7 +104,7 @@ export class CheckpointJournal {
     }
     if (goodEnd < this.byteSize) {
       const savedTo = `${this.path}.torn-${stamp}.bin`;
-      await writeFile(savedTo, await this.readRange(goodEnd, this.byteSize));
+      await writeFile(savedTo, await readRange(this.handle, goodEnd, this.byteSize));
       damage.push({ kind: 'torn-tail', offset: goodEnd, length: this.byteSize - goodEnd, savedTo });
       await this.handle.truncate(goodEnd);
       await this.handle.datasync();
@@ -115,7 +115,7 @@ export class CheckpointJournal {
 
   /** Visits every good line from the start, skipping bad ones (as `recover` reported them). */
   async read(visit: JournalEntryVisitor): Promise<void> {
-    await this.scan(0, this.byteSize, (line, _start, end, terminated) => {
+    await scanLines(this.handle, 0, this.byteSize, (line, _start, end, terminated) => {
       const entry = terminated ? decodeJournalLine(line) : null;
       if (entry !== null) visit(entry, end);
     });
@@ -153,7 +153,10 @@ export class CheckpointJournal {
         await this.handle.datasync();
       } catch (error) {
         await this.undoPartialWrite(error);
-        for (const item of batch) item.reject(error);
+        // Named, so a full disk says which file it stopped (the system's message names only the call).
+        const cause = error as NodeJS.ErrnoException;
+        const failure = error === this.broken ? error : Object.assign(new Error(`cannot write the journal ${this.path}: ${cause.message}`, { cause }), { code: cause.code });
+        for (const item of batch) item.reject(failure);
         continue;
       }
       let end = this.byteSize;
@@ -176,45 +179,5 @@ export class CheckpointJournal {
         cause,
       });
     }
-  }
-
-  private async readRange(start: number, end: number): Promise<Buffer> {
-    const buffer = Buffer.alloc(end - start);
-    let read = 0;
-    while (read < buffer.length) {
-      const result = await this.handle.read(buffer, read, buffer.length - read, start + read);
-      if (result.bytesRead === 0) break;
-      read += result.bytesRead;
-    }
-    return buffer.subarray(0, read);
-  }
-
-  /**
-   * Splits [from, to) into lines in 1 MiB reads. A final stretch without a newline is visited too, marked
-   * unterminated: its write never finished, even if its bytes happen to check out.
-   */
-  private async scan(
-    from: number,
-    to: number,
-    visit: (line: Buffer, start: number, end: number, terminated: boolean) => void,
-  ): Promise<void> {
-    let carry: Buffer = Buffer.alloc(0);
-    let carryStart = from;
-    let position = from;
-    const chunk = Buffer.alloc(READ_CHUNK);
-    while (position < to) {
-      const { bytesRead } = await this.handle.read(chunk, 0, Math.min(READ_CHUNK, to - position), position);
-      if (bytesRead === 0) break;
-      position += bytesRead;
-      const data = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
-      let lineStart = 0;
-      for (let newline = data.indexOf(NEWLINE); newline !== -1; newline = data.indexOf(NEWLINE, lineStart)) {
-        visit(data.subarray(lineStart, newline), carryStart + lineStart, carryStart + newline + 1, true);
-        lineStart = newline + 1;
-      }
-      carry = Buffer.from(data.subarray(lineStart));
-      carryStart += lineStart;
-    }
-    if (carry.length > 0) visit(carry, carryStart, carryStart + carry.length, false);
   }
 }

@@ -33,6 +33,8 @@ export interface CheckpointSnapshot {
     done: number;
     ok: number;
     failed: number;
+    /** Records whose latest result is judged correct (what a resumed run's progress starts from). */
+    correct: number;
     /** The count the pipeline reported when it asked for this checkpoint. */
     reported: number;
   };
@@ -90,6 +92,7 @@ export function snapshotOf(
       done: progress.done,
       ok: progress.done - failed.length,
       failed: failed.length,
+      correct: progress.correct,
       reported,
     },
     completed: progress.completed.toRanges(),
@@ -165,10 +168,13 @@ export async function readCheckpoint(path: string, runId: string, journalId: str
     return { usable: false, newerFormat: false, reason: 'malformed failed records' };
   }
   if (!Number.isSafeInteger(parsed.seq)) return { usable: false, newerFormat: false, reason: 'no sequence number' };
+  // Snapshots of earlier versions did not count correct records; the journal has them.
+  if (!Number.isSafeInteger(parsed.counters?.correct)) return { usable: false, newerFormat: false, reason: 'no count of correct records' };
   const snapshot = parsed as CheckpointSnapshot;
   const progress = new RunProgress({
     completed,
     failed: snapshot.failed,
+    correct: snapshot.counters.correct,
     journalOffset: journal.offset,
     journalLines: journal.lines,
   });

@@ -12,7 +12,7 @@
  * of a kernel crash or power loss, at the cost of a disk flush per program; losing the log's tail there costs at
  * most one more crash before a program that brings the build down is caught.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { recordKey, type Completion } from '../../records.js';
 import { CheckpointJournal } from './checkpoint-journal.js';
@@ -58,30 +58,50 @@ process.on('exit', () => {
   for (const log of openLogs) log.end('exited');
 });
 
+/**
+ * Bytes after which the log starts over with what still matters (the attempt, the suspects that came out, the
+ * programs in the sandbox now), so it stays small however long the run, and a resume reads it in no time.
+ */
+const ROTATE_BYTES = 4 << 20;
+
 /** The log of the attempt now running. `start` one per attempt; `end` it when the attempt ends. */
 export class JudgingLog {
   private fd: number | null;
+  private bytes = 0;
+  /** Programs in the sandbox now, by `programKey`. */
+  private readonly inSandbox = new Map<string, SandboxedProgram>();
+  /** Suspects of earlier crashes that came out of the sandbox in this attempt: what clears them. */
+  private readonly clearedSuspects = new Set<string>();
 
-  private constructor(fd: number) {
-    this.fd = fd;
+  private constructor(
+    private readonly path: string,
+    private readonly attempt: Extract<JudgingLine, { kind: 'attempt' }>,
+    private readonly suspects: ReadonlySet<string>,
+  ) {
+    this.fd = openSync(path, 'w');
     openLogs.add(this);
+    this.write(attempt);
   }
 
-  /** Replaces the log at `path` with a fresh one for a new attempt. */
-  static start(path: string, now: Date): JudgingLog {
-    const fd = openSync(path, 'w');
-    const log = new JudgingLog(fd);
-    log.write({ kind: 'attempt', id: randomBytes(8).toString('hex'), startedAt: now.toISOString() });
-    return log;
+  /**
+   * Replaces the log at `path` with a fresh one for a new attempt. `suspects` (`programKey`s) are the earlier crashes'
+   * suspects: that one of them came out of the sandbox is kept however long the log grows.
+   */
+  static start(path: string, now: Date, suspects: Iterable<string> = []): JudgingLog {
+    return new JudgingLog(path, { kind: 'attempt', id: randomBytes(8).toString('hex'), startedAt: now.toISOString() }, new Set(suspects));
   }
 
   /** Notes that `program` goes into the sandbox now; returns once the note would survive this process being killed. */
   enter(program: SandboxedProgram): void {
+    this.inSandbox.set(programKey(program), program);
     this.write({ kind: 'enter', program });
   }
 
   /** Notes that the program of this record came out of the sandbox (judged, failed or cancelled). */
   leave(taskId: number, sampleIndex: number): void {
+    const key = recordKey(taskId, sampleIndex);
+    this.inSandbox.delete(key);
+    if (this.suspects.has(key)) this.clearedSuspects.add(key);
     // Best effort: called from stream teardown, where a throw would surface as an uncaught error. A lost line can
     // only make an innocent record a suspect after a crash, which costs it one run on its own.
     try {
@@ -109,7 +129,43 @@ export class JudgingLog {
 
   private write(line: JudgingLine): void {
     if (this.fd === null) throw new Error('the judging log is closed');
-    writeSync(this.fd, encodeJournalLine(line));
+    if (this.bytes >= ROTATE_BYTES) this.rotate();
+    this.bytes += this.append(this.fd, line);
+  }
+
+  /**
+   * Starts the file over with the lines a reader needs to reach the same conclusions (see `readAttempt`): written
+   * beside it and renamed over it, so a kill at any moment leaves one whole log or the other.
+   */
+  private rotate(): void {
+    const next = `${this.path}.next`;
+    const fd = openSync(next, 'w');
+    try {
+      this.bytes = this.append(fd, this.attempt);
+      for (const key of this.clearedSuspects) {
+        const [taskId, sampleIndex] = key.split(':').map(Number) as [number, number];
+        this.bytes += this.append(fd, { kind: 'leave', task_id: taskId, sample_index: sampleIndex });
+      }
+      for (const program of this.inSandbox.values()) this.bytes += this.append(fd, { kind: 'enter', program });
+      renameSync(next, this.path);
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+    closeSync(this.fd!);
+    this.fd = fd;
+  }
+
+  /** One line, whole; resolves to its bytes. A failure names the file (a full disk says where). */
+  private append(fd: number, line: JudgingLine): number {
+    const bytes = encodeJournalLine(line);
+    try {
+      for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+    } catch (error) {
+      const cause = error as NodeJS.ErrnoException;
+      throw Object.assign(new Error(`cannot write the judging log ${this.path}: ${cause.message}`, { cause }), { code: cause.code });
+    }
+    return bytes.length;
   }
 }
 

@@ -1,9 +1,9 @@
 /**
  * What a run has finished, folded from its journal: the completed keys and the failed ones with their
  * errors. A checkpoint is this state plus the journal offset it covers; resuming folds the journal lines
- * after that offset onto it. (Pass rates come from the assembled dataset: a set of correct keys would be
- * as long as the run, since right and wrong answers interleave, and make every checkpoint grow with it.) Folding is last-wins per key, so a record journaled
- * twice (a retried failure, a redo after a crash) counts once, as its latest result.
+ * after that offset onto it. Correct records are only counted (for a resumed run's progress): a set of correct keys
+ * would be as long as the run, since right and wrong answers interleave, and make every checkpoint grow with it.
+ * Folding is last-wins per key, so a record journaled twice (a retried failure) counts once, as its latest result.
  */
 import { recordKey, type GenerationResult } from '../../records.js';
 import { RecordKeySet } from './record-key-set.js';
@@ -17,7 +17,7 @@ export interface FailedRecord {
 }
 
 /** The fields of a journaled result that the run's state depends on. */
-export type JournalOutcome = Pick<GenerationResult, 'task_id' | 'sample_index' | 'status' | 'error' | 'attempts'>;
+export type JournalOutcome = Pick<GenerationResult, 'task_id' | 'sample_index' | 'status' | 'is_correct' | 'error' | 'attempts'>;
 
 /** Checks that a decoded journal entry has the fields the state needs; null if not (a foreign or damaged entry). */
 export function asJournalOutcome(entry: unknown): JournalOutcome | null {
@@ -34,6 +34,8 @@ export class RunProgress {
   readonly completed: RecordKeySet;
   /** Keys whose latest result failed, by `recordKey`. */
   readonly failed: Map<string, FailedRecord>;
+  /** Keys whose latest result is judged correct (a count: the keys themselves would be as long as the run). */
+  correct: number;
   /** Journal bytes folded into this state. */
   journalOffset: number;
   /** Journal lines folded into this state (a key journaled twice counts twice). */
@@ -43,12 +45,14 @@ export class RunProgress {
     init: {
       completed?: RecordKeySet;
       failed?: Iterable<FailedRecord>;
+      correct?: number;
       journalOffset?: number;
       journalLines?: number;
     } = {},
   ) {
     this.completed = init.completed ?? new RecordKeySet();
     this.failed = new Map([...(init.failed ?? [])].map((record) => [recordKey(record.task_id, record.sample_index), record]));
+    this.correct = init.correct ?? 0;
     this.journalOffset = init.journalOffset ?? 0;
     this.journalLines = init.journalLines ?? 0;
   }
@@ -56,8 +60,12 @@ export class RunProgress {
   /** Folds one journaled result, ending at `endOffset` in the journal. */
   apply(outcome: JournalOutcome, endOffset: number): void {
     const { task_id: taskId, sample_index: sampleIndex } = outcome;
-    this.completed.add(taskId, sampleIndex);
     const key = recordKey(taskId, sampleIndex);
+    // Every command skips finished records, so a key is journaled again only to redo a failure: a correct result
+    // never replaces another ok one, and the count needs no memory of which keys were correct.
+    const replacesOk = this.completed.has(taskId, sampleIndex) && !this.failed.has(key);
+    if (outcome.status === 'ok' && outcome.is_correct === true && !replacesOk) this.correct += 1;
+    this.completed.add(taskId, sampleIndex);
     if (outcome.status === 'failed') {
       this.failed.set(key, {
         task_id: taskId,

@@ -22,6 +22,8 @@ import { recordKey, type GenerationResult, type Generated } from '../../records.
 import { writeFileAtomic } from '../atomic-file.js';
 import type { OutputLayout } from '../output-layout.js';
 import { CheckpointJournal, fileStamp } from './checkpoint-journal.js';
+import { JournalReader } from './journal-reader.js';
+import { indexLatestLines } from './latest-lines.js';
 import { listCheckpoints, readCheckpoint, snapshotOf, writeCheckpoint } from './checkpoint-snapshot.js';
 import { describeCrashes, foldAttempt, readCrashHistory, writeCrashHistory, type CrashHistory } from './crash-history.js';
 import { JudgingLog, programKey, readAttempt, type SandboxedProgram } from './judging-log.js';
@@ -54,7 +56,12 @@ export interface RunCounts {
   done: number;
   ok: number;
   failed: number;
+  /** Judged and correct. */
+  correct: number;
 }
+
+/** Rows the final dataset is read in at a time: bounded memory whatever the run's size. */
+export const RESULT_BATCH_ROWS = 2000;
 
 /** What `openRun` found. */
 export interface RunOpening {
@@ -180,20 +187,29 @@ export class RunStore implements CheckpointStore<GenerationResult> {
 
   counts(): RunCounts {
     const failed = this.progress.failed.size;
-    return { done: this.progress.done, ok: this.progress.done - failed, failed };
+    return { done: this.progress.done, ok: this.progress.done - failed, failed, correct: this.progress.correct };
+  }
+
+  /** The journal's file, and the bytes of it on disk now (every line below is complete and synced). */
+  get journalFile(): { path: string; id: string; size: number } {
+    return { path: this.paths.journal, id: this.manifest.journalId, size: this.journal.size };
   }
 
   /**
-   * Every journaled result, once per key (the latest), sorted by (task_id, sample_index): the rows of the
-   * final dataset, the same however many sessions the run took.
+   * Every journaled result, once per key (the latest), sorted by (task_id, sample_index), `batchRows` at a time:
+   * the rows of the final dataset, the same however many sessions the run took. Only an index of where each
+   * record's line lies is held, never the rows.
    */
-  async readResults(): Promise<GenerationResult[]> {
-    const latest = new Map<string, GenerationResult>();
-    await this.journal.read((entry) => {
-      const outcome = asJournalOutcome(entry);
-      if (outcome) latest.set(recordKey(outcome.task_id, outcome.sample_index), entry as GenerationResult);
-    });
-    return [...latest.values()].sort((a, b) => a.task_id - b.task_id || a.sample_index - b.sample_index);
+  async *results(batchRows = RESULT_BATCH_ROWS): AsyncGenerator<GenerationResult[]> {
+    const reader = await JournalReader.open(this.paths.journal);
+    try {
+      const spans = (await indexLatestLines(reader, 0, this.journal.size)).inKeyOrder();
+      for (let first = 0; first < spans.length; first += batchRows) {
+        yield (await reader.entriesAt(spans.slice(first, first + batchRows))) as GenerationResult[];
+      }
+    } finally {
+      await reader.close();
+    }
   }
 
   /** Marks the run finished (its dataset assembled), so a command with other settings may use the output dir. */
@@ -390,7 +406,7 @@ export async function openRun(options: OpenRunOptions): Promise<RunStore> {
   const journal = await CheckpointJournal.open(paths.journal);
   const { progress, lastSeq } = await restoreProgress(paths, runId, manifest, journal, warn, now);
   const crashes = await recallCrashes(paths, warn);
-  const judgingLog = JudgingLog.start(paths.judgingLog, now());
+  const judgingLog = JudgingLog.start(paths.judgingLog, now(), crashes.suspects.map(programKey));
   const opening: RunOpening = {
     resumed: found !== undefined,
     resumedCount: progress.done,
