@@ -99,21 +99,32 @@ export async function writeParquetStream(
   tables: AsyncIterable<Table>,
   options: ParquetWriteOptions & AtomicWriteOptions & { rowGroupRows: number },
 ): Promise<void> {
+  /** What went wrong upstream (reading the rows): the stream reports it only as a wasm casting error. */
+  let upstream: { error: unknown } | undefined;
   async function* wasmBatches(): AsyncGenerator<parquetWasm.RecordBatch> {
-    for await (const table of tables) {
-      const wasmTable = parquetWasm.Table.fromIPCStream(tableToIPC(table, 'stream'));
-      // The batches share the table's arrays (reference counted); freeing the table now keeps wasm memory flat.
-      const batches = wasmTable.recordBatches();
-      wasmTable.free();
-      yield* batches;
+    try {
+      for await (const table of tables) {
+        const wasmTable = parquetWasm.Table.fromIPCStream(tableToIPC(table, 'stream'));
+        // The batches share the table's arrays (reference counted); freeing the table now keeps wasm memory flat.
+        const batches = wasmTable.recordBatches();
+        wasmTable.free();
+        yield* batches;
+      }
+    } catch (error) {
+      upstream = { error };
+      throw error;
     }
   }
   await writeAtomically(
     path,
     async (handle) => {
-      const bytes = await parquetWasm.transformParquetStream(ReadableStream.from(wasmBatches()), writerProperties(options, options.rowGroupRows));
-      // Leaving the loop early (a failed write) cancels the stream, which stops pulling tables.
-      for await (const chunk of bytes as unknown as AsyncIterable<Uint8Array>) await writeFully(handle, chunk);
+      try {
+        const bytes = await parquetWasm.transformParquetStream(ReadableStream.from(wasmBatches()), writerProperties(options, options.rowGroupRows));
+        // Leaving the loop early (a failed write) cancels the stream, which stops pulling tables.
+        for await (const chunk of bytes as unknown as AsyncIterable<Uint8Array>) await writeFully(handle, chunk);
+      } catch (error) {
+        throw upstream === undefined ? error : upstream.error;
+      }
     },
     options,
   );
