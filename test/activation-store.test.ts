@@ -115,6 +115,8 @@ describe('activation store', () => {
     await assert.rejects(ActivationStore.open(dir, LAYOUT, (task) => task === 2), /row 1 \(task 2 sample 0\) is journaled but comes after row 0/);
     await rm(join(dir, FILES[2]!));
     await assert.rejects(ActivationStore.open(dir, LAYOUT, always), /layer_06\.last_prompt\.npy is missing/);
+    await rm(join(dir, 'activations.json'));
+    await assert.rejects(ActivationStore.open(dir, LAYOUT, always), /activations\.json is missing but rows\.npy has rows/);
   });
 
   it('starts over in a directory whose creation a crash interrupted', async () => {

@@ -9,10 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import onnxProto from 'onnx-proto';
+import ort from 'onnxruntime-node';
 import { tinyFixtureSpec, writeTinyModel } from '../scripts/tiny-model/write-tiny-model.js';
 import { makeTinyWeights, type TinyWeights } from '../scripts/tiny-model/weights.js';
 import type { TinyModelSpec } from '../scripts/tiny-model/spec.js';
 import { InputError } from '../src/errors.js';
+import { withActivationTaps } from '../src/inference/onnx/activation-graph.js';
+import { halfToFloat } from '../src/inference/onnx/half-float.js';
+import { float32ToHalfBits } from '../src/io/activation-store/float16-bits.js';
 import { generateBatch, type GenerationSettings, type SequenceResult } from '../src/inference/onnx/batch-generation.js';
 import { parseLayerSelection, parsePositions, resolveLayers, type ActivationSpec } from '../src/inference/onnx/activation-spec.js';
 import { loadModelDir, type ModelDir } from '../src/inference/onnx/model-dir.js';
@@ -138,6 +142,80 @@ describe('activation capture on the tiny model', () => {
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('an fp16 graph', () => {
+  /**
+   * A small fp16 decoder-shaped graph (embedding, two residual additions per layer, an LM head) with its residual
+   * stream also exposed as it is, so the taps can be checked against the graph's own fp16 values.
+   */
+  function fp16Graph(): Uint8Array {
+    const half = (values: number[]): Uint8Array => new Uint8Array(Uint16Array.from(values.map(float32ToHalfBits)).buffer);
+    const weight = (name: string, dims: number[], seed: number) => ({
+      name,
+      dims,
+      dataType: onnx.TensorProto.DataType.FLOAT16,
+      rawData: half(Array.from({ length: dims[0]! * dims[1]! }, (_, i) => Math.sin(seed * 7 + i) / 2)),
+    });
+    const node: onnxProto.onnx.INodeProto[] = [{ opType: 'Gather', input: ['embed', 'input_ids'], output: ['x_0'] }];
+    const initializer = [weight('embed', [6, 4], 1), weight('lm_head', [4, 6], 2)];
+    let stream = 'x_0';
+    for (let i = 1; i <= 4; i++) {
+      initializer.push(weight(`w_${i}`, [4, 4], 2 + i));
+      node.push({ opType: 'Mul', input: [stream, stream], output: [`sq_${i}`] });
+      node.push({ opType: 'MatMul', input: [`sq_${i}`, `w_${i}`], output: [`branch_${i}`] });
+      node.push({ opType: 'Add', input: [stream, `branch_${i}`], output: [`x_${i}`] });
+      stream = `x_${i}`;
+    }
+    node.push({ opType: 'MatMul', input: [stream, 'lm_head'], output: ['logits'] });
+    const tensor = (name: string, elemType: number) => ({ name, type: { tensorType: { elemType } } });
+    return onnx.ModelProto.encode({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 17 }],
+      graph: {
+        name: 'fp16',
+        node,
+        initializer,
+        input: [tensor('input_ids', onnx.TensorProto.DataType.INT64), tensor('attention_mask', onnx.TensorProto.DataType.INT64)],
+        output: ['logits', 'x_2', 'x_4'].map((name) => tensor(name, onnx.TensorProto.DataType.FLOAT16)),
+      },
+    }).finish();
+  }
+
+  it('returns float32 taps equal to the fp16 stream at the last position and summed over real positions', async () => {
+    const capture: ActivationSpec = { layers: [0, 1], positions: ['last-prompt', 'mean-prompt'] };
+    const { model: extended, taps } = withActivationTaps(fp16Graph(), capture, 2, 'fp16.onnx');
+    const session = await ort.InferenceSession.create(extended);
+    try {
+      const mask = [0, 1, 1, 1, 1, 1];
+      const outputs = await session.run({
+        input_ids: new ort.Tensor('int64', BigInt64Array.from([0, 2, 3, 1, 4, 5], BigInt), [2, 3]),
+        attention_mask: new ort.Tensor('int64', BigInt64Array.from(mask, BigInt), [2, 3]),
+      });
+      ['x_2', 'x_4'].forEach((name, l) => {
+        const stream = [...(outputs[name]!.data as Uint16Array)].map(halfToFloat);
+        const last = outputs[taps[l]!.last!]!;
+        const sum = outputs[taps[l]!.sum!]!;
+        assert.equal(last.type, 'float32');
+        assert.equal(sum.type, 'float32');
+        for (let b = 0; b < 2; b++) {
+          for (let h = 0; h < 4; h++) {
+            // ORT may compute the float32 branch from the fp16 ops in float32 (it moves casts): half a unit in
+            // the last place of each fp16 summand is the slack.
+            const close = (actual: number, expected: number, magnitude: number, what: string): void =>
+              assert.ok(Math.abs(actual - expected) <= 2 ** -11 * magnitude + 1e-6, `layer ${l} row ${b} column ${h} ${what}: ${actual} vs ${expected}`);
+            const at = (s: number): number => stream[(b * 3 + s) * 4 + h]!;
+            close((last.data as Float32Array)[b * 4 + h]!, at(2), Math.abs(at(2)), 'last');
+            const real = [0, 1, 2].filter((s) => mask[b * 3 + s] === 1);
+            const expected = real.reduce((total, s) => total + at(s), 0);
+            close((sum.data as Float32Array)[b * 4 + h]!, expected, real.reduce((total, s) => total + Math.abs(at(s)), 0), 'sum');
+          }
+        }
+      });
+    } finally {
+      await session.release();
     }
   });
 });

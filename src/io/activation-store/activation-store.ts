@@ -103,7 +103,14 @@ export class ActivationStore {
           'use the same --activation-* flags, or --fresh to start over (the old files are kept aside)',
       );
     }
-    if (found === null) await create(dir, layout, files);
+    if (found === null) {
+      // Without its layout file a store was never created whole, so it has no rows; one with rows lost the file.
+      const rowsSize = await stat(join(dir, ROWS_FILE)).then((info) => info.size, () => 0);
+      if (rowsSize > NPY_HEADER_BYTES) {
+        throw new InputError(`${join(dir, LAYOUT_FILE)} is missing but ${ROWS_FILE} has rows; start over with --fresh (the run's files are kept aside)`);
+      }
+      await create(dir, layout, files);
+    }
     const descr: NpyDescr = layout.dtype === 'float16' ? '<f2' : '<f4';
     const opened: ArrayFile[] = [];
     try {
