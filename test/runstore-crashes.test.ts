@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { runIdOf } from '../src/io/run-store/run-identity.ts';
@@ -114,6 +114,22 @@ describe('crash suspects and culprits', () => {
     const third = await openRun({ layout, identity });
     assert.deepEqual(third.crashCulprits().map((program) => program.task_id), [2]);
     assert.deepEqual(third.crashSuspects(), new Set(['1:0']), 'not judged yet: still a suspect');
+    await third.close();
+  });
+
+  it('keeps the judging log small however long the run: it starts over with what still matters, and reads the same', async () => {
+    await crashWith(1, 2);
+    const second = await openRun({ layout, identity });
+    second.enterSandbox(makeGenerated(1))(); // a suspect judged early: cleared
+    // Thousands of programs later (a few MiB of notes), one is in the sandbox when the builder is killed.
+    const bulky = (taskId: number) => makeGenerated(taskId, 0, `def f():\n    return ${'1 + '.repeat(400)}1`);
+    for (let taskId = 100; taskId < 4100; taskId++) second.enterSandbox(bulky(taskId))();
+    second.enterSandbox(bulky(5000));
+    const logPath = join(layout.datasetsDir, 'runs', runIdOf(identity), 'judging.log');
+    const { size } = await stat(logPath);
+    assert.ok(size < 4 << 20, `the log started over: ${size} bytes for 4,000 programs of ${JSON.stringify(bulky(1)).length} bytes each`);
+    const third = await openRun({ layout, identity });
+    assert.deepEqual(third.crashSuspects(), new Set(['2:0', '5000:0']), 'task 1 stays cleared, task 2 is still a suspect, 5000 was in the sandbox');
     await third.close();
   });
 

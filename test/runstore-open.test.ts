@@ -268,6 +268,22 @@ describe('openRun', () => {
       await store.close();
     });
 
+    it('counts correct records from the journal when the snapshot is of a version that did not count them', async () => {
+      const identity = makeIdentity();
+      const store = await openRun({ layout, identity });
+      for (let task = 1; task <= 6; task += 1) await store.append(makeResult(task, 0, { is_correct: task % 3 !== 0 }));
+      await store.checkpoint(6);
+      await store.close();
+      const [file] = await listCheckpoints(layout.checkpointsDir, store.runId);
+      const snapshot = JSON.parse(await readFile(file!.path, 'utf8'));
+      delete snapshot.counters.correct;
+      await writeFile(file!.path, JSON.stringify(snapshot));
+      const { store: reopened, logger } = await reopen(identity);
+      assert.deepEqual(reopened.counts(), { done: 6, ok: 6, failed: 0, correct: 4 });
+      assert.match(logger.warnings[0] as string, /unusable \(no count of correct records\); falling back/);
+      await reopened.close();
+    });
+
     it('ignores a snapshot from a newer format with a warning', async () => {
       const { files } = await runWithCheckpoints(10, 5);
       const newest = JSON.parse(await readFile(files[0]?.path as string, 'utf8'));

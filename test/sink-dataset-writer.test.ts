@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { AtomicWriteError } from '../src/io/atomic-file.js';
 import { writeDataset } from '../src/io/dataset-writer.js';
 import { OutputLayout } from '../src/io/output-layout.js';
 import { readParquetFile } from '../src/io/parquet-file.js';
 import { tableToResults } from '../src/io/result-table.js';
 import type { GenerationResult, MbppRecord } from '../src/records.js';
-import { failedRow, passingRow, tempDir } from './sink-rows.js';
+import { failedRow, manyRows, passingRow, tempDir } from './sink-rows.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -51,6 +51,38 @@ describe('writeDataset', () => {
     await assert.rejects(writeDataset(first, [[failedRow()]], () => ({ run: 2 })), (e) => e instanceof AtomicWriteError && e.code === 'EEXIST');
     assert.deepEqual(tableToResults(await readParquetFile(first.dataset.parquet), 'first'), [passingRow()]);
     assert.equal(JSON.parse(await readFile(first.dataset.metadata, 'utf8')).run, 1);
+  });
+});
+
+describe('writeDataset, streamed', () => {
+  it('writes batches as row groups of at most 2,000 rows, and the JSON twin one row per line', async () => {
+    const rows = manyRows(5_000);
+    async function* batches() {
+      for (let first = 0; first < rows.length; first += 700) yield rows.slice(first, first + 700);
+    }
+    const layout = await OutputLayout.create(dir, { now: start });
+    const written = await writeDataset(layout, batches(), () => ({}));
+    assert.equal(written.rows, 5_000);
+    const file = await asyncBufferFromFile(written.parquet);
+    const metadata = await parquetMetadataAsync(file);
+    assert.deepEqual(metadata.row_groups.map((group) => Number(group.num_rows)), [2000, 2000, 1000]);
+    const seen = await parquetReadObjects({ file, columns: ['task_id', 'sample_index'] });
+    assert.deepEqual(seen.map((row) => [row.task_id, row.sample_index]), rows.map((row) => [row.task_id, row.sample_index]));
+    const lines = (await readFile(written.json, 'utf8')).split('\n');
+    assert.deepEqual([lines[0], lines.at(-2), lines.at(-1)], ['[', ']', '']);
+    assert.equal(lines.length, 5_000 + 3, 'one line per row');
+    assert.deepEqual(JSON.parse(lines[1]!.slice(0, -1)), rows[0], 'each row line is the row, then a comma');
+  });
+
+  it('a batch that cannot be read leaves no file under the dataset names and fails with its own error', async () => {
+    const layout = await OutputLayout.create(dir, { now: start });
+    const lost = Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+    async function* batches() {
+      yield manyRows(3);
+      throw lost;
+    }
+    await assert.rejects(writeDataset(layout, batches(), () => ({})), (error: Error) => error.cause === lost || error === lost);
+    assert.deepEqual(await readdir(layout.datasetsDir), []);
   });
 });
 

@@ -99,8 +99,9 @@ export async function writeParquetStream(
   tables: AsyncIterable<Table>,
   options: ParquetWriteOptions & AtomicWriteOptions & { rowGroupRows: number },
 ): Promise<void> {
-  /** What went wrong upstream (reading the rows): the stream reports it only as a wasm casting error. */
-  let upstream: { error: unknown } | undefined;
+  // parquet-wasm's stream ends a file normally when its input fails (or reports a casting error): whether every
+  // table was read, or what failed, is kept here, so a file cut short is never put in place.
+  let upstream: { done: true } | { error: unknown } | undefined;
   async function* wasmBatches(): AsyncGenerator<parquetWasm.RecordBatch> {
     try {
       for await (const table of tables) {
@@ -110,6 +111,7 @@ export async function writeParquetStream(
         wasmTable.free();
         yield* batches;
       }
+      upstream = { done: true };
     } catch (error) {
       upstream = { error };
       throw error;
@@ -123,8 +125,10 @@ export async function writeParquetStream(
         // Leaving the loop early (a failed write) cancels the stream, which stops pulling tables.
         for await (const chunk of bytes as unknown as AsyncIterable<Uint8Array>) await writeFully(handle, chunk);
       } catch (error) {
-        throw upstream === undefined ? error : upstream.error;
+        throw upstream !== undefined && 'error' in upstream ? upstream.error : error;
       }
+      if (upstream === undefined) throw new Error(`${path}: the Parquet stream ended before its rows did`);
+      if ('error' in upstream) throw upstream.error;
     },
     options,
   );
