@@ -60,6 +60,11 @@ for (const isolation of ['bwrap', 'rlimit', 'none'] as const) {
       assert.ok(outcome.executionTime > 0);
     });
 
+    it("keeps the last test's failure message (the reply does not go out before it)", async () => {
+      const outcome = await executor.execute({ code: PROGRAM, setupCode: '', tests: ['assert add_one(1) == 2', 'assert add_one(1) == 5, "last one"'] });
+      assert.deepEqual(outcome.testResults[1], { passed: false, error_type: 'AssertionError', message: 'last one' });
+    });
+
     it('runs a program once for all its tests: a global a test changes is seen by the next ones', async () => {
       const outcome = await executor.execute({
         code: 'import os\nloads = [os.getpid()]\ncounter = 0\n',

@@ -4,10 +4,11 @@
 # program and the setup code once, then the tests in order (one process per program, like a plain
 # exec of the solution and its tests, so globals a test changes are seen by the tests after it).
 # Before each test the child's trusted code, bound to locals before any judged code runs, sets the
-# soft RLIMIT_CPU to the CPU used so far plus the per-test budget (the hard limit is fixed at start
-# to the whole batch's budget) and announces the test. The worker resets its wall-clock deadline
-# whenever a test starts or reports, and kills a child that ignores SIGXCPU once it is a second past
-# its test's budget (it looks at the child's CPU time every second). Each verdict comes back as
+# soft RLIMIT_CPU to the CPU used so far plus the test's limit, rounded up to a whole second (the
+# hard limit is fixed at start to the whole batch's budget) and announces the test with the exact CPU
+# time at which it is out of time. The worker resets its wall-clock deadline whenever a test starts
+# or reports, and kills a child whose CPU time passes that point (it looks every quarter second: the
+# rlimit alone would allow up to a second more, and judged code may ignore SIGXCPU). Each verdict comes back as
 # soon as the test ends, on a pipe made for that child only, tagged with a per-child nonce and the
 # test's index; stdout, the exit status and the worker's own descriptors carry no verdicts. Copies
 # of the child that judged code forks exit when they reach trusted code, unheard.
@@ -241,7 +242,7 @@ class Verdict:
         self.cpu_budget = LIMITS["cpuSeconds"]  # the child's soft RLIMIT_CPU while the test ran
         self.cpu_limit = LIMITS["cpuSeconds"]  # the test's own limit, for the message
         self.wall_exceeded = False
-        self.cpu_exceeded = False  # the worker killed it past its CPU budget (it ignored SIGXCPU)
+        self.cpu_exceeded = False  # the worker killed it once its CPU time passed the test's limit
         self.cancelled = False
         self.output_tail = b""
 
@@ -259,15 +260,20 @@ class Batch:
         self.running = None  # index of the last test the child announced
         self.cpu = {}  # test index -> CPU seconds the test took, for tests that reported
         self.cpu_budget = self.limit = max(limits[start:])  # loading the program gets the largest
+        self.deadline = self.limit  # the child's CPU seconds at which the running test (or the load) is out of time
         self.status = None
         self.cpu_seconds = 0.0
         self.wall_exceeded = False
-        self.cpu_exceeded = False  # the worker killed it past its CPU budget (it ignored SIGXCPU)
+        self.cpu_exceeded = False  # the worker killed it once its CPU time passed the test's limit
         self.cancelled = False
         self.output_tail = b""
         self.pending = b""
         self.message_for = None  # the report an 'M' line completes
         self.clear = None  # set when the child is left for the caller to clear away (every test reported)
+
+    def complete(self, count):
+        """Every test has reported, the last failure's message included: nothing more to wait for."""
+        return self.next == count and self.message_for is None
 
     def feed(self, data, tag):
         """Parses complete result lines; lines without this child's nonce are ignored. Returns
@@ -298,6 +304,7 @@ class Batch:
         elif kind == "S" and self.loaded and self.program is None and int(fields[1]) == self.next:
             self.running = self.next
             self.cpu_budget = float(fields[2])
+            self.deadline = float(fields[3])
             self.limit = self.limits[self.next]
             self.message_for = None
             return True
@@ -306,7 +313,7 @@ class Batch:
             self.reported[self.next] = entry
             if len(fields) > 3:
                 self.cpu[self.next] = float(fields[3])
-            self.message_for = entry
+            self.message_for = entry if entry[0] is not None else None  # only a failure's message follows
             self.next += 1
             return True
         elif kind == "M" and self.message_for is not None and self.message_for[1] is None:
@@ -427,7 +434,7 @@ def child_main(program, setup, tests, limits, start, result_fd, output_fd, nonce
             if budget > cpu_hard:  # only when judged code kept running past SIGXCPU: the rest go to a fresh child
                 _exit(72)
             _setrlimit(_RLIMIT_CPU, (budget, cpu_hard))
-            send("S " + _str(index) + " " + _str(budget))
+            send("S " + _str(index) + " " + _str(budget) + " " + _str(before + limits[index]))
             try:
                 _exec(_compile(tests[index], "<test>", "exec"), namespace)
             except _BaseException as error:
@@ -624,7 +631,7 @@ def make_workdir():
     return path
 
 
-CPU_CHECK_SECONDS = 1.0
+CPU_CHECK_SECONDS = 0.25  # how often a running test's CPU time is held against its limit
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -668,7 +675,7 @@ def run_batch(program, setup, tests, limits, start, job_id):
     exited = False
     deferred = False
     try:
-        while not exited and batch.next < len(tests):
+        while not exited and not batch.complete(len(tests)):
             now = time.monotonic()
             remaining = deadline - now
             if remaining <= 0:
@@ -676,9 +683,9 @@ def run_batch(program, setup, tests, limits, start, job_id):
                 break
             if now >= next_cpu_check:
                 next_cpu_check = now + CPU_CHECK_SECONDS
-                if cpu_time(pid) > batch.cpu_budget + 1:
+                if cpu_time(pid) >= batch.deadline:
                     batch.cpu_exceeded = True
-                    break  # it ignores SIGXCPU: kill it where a per-test hard limit would have
+                    break  # out of time: RLIMIT_CPU counts whole seconds, and judged code may ignore SIGXCPU
             ready, _, _ = select.select(list(open_fds) + [pidfd, 0] if not STDIN.closed else list(open_fds) + [pidfd], [], [],
                                         min(remaining, CPU_CHECK_SECONDS))
             for fd in ready:
@@ -699,7 +706,7 @@ def run_batch(program, setup, tests, limits, start, job_id):
                         batch.output_tail = (batch.output_tail + chunk)[-LIMITS["outputBytes"]:]
             if batch.cancelled:
                 break
-        if batch.next == len(tests) and not batch.cancelled:
+        if batch.complete(len(tests)) and not batch.cancelled:
             deferred = True
             batch.clear = lambda: (kill_tree(pid), release_child((pidfd, result_r, output_r), workdir))
             return batch
