@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { EMPTY, throwError } from 'rxjs';
+import { EMPTY, tap, throwError } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { autosaveEvery } from '../src/operators/autosave-every.js';
 import { collectGarbage } from '../src/operators/garbage-collection.js';
@@ -69,11 +69,25 @@ describe('gcEvery', () => {
     marbles().run(({ cold, expectObservable }) => {
       expectObservable(cold('-a-b-c-d-e|').pipe(gcEvery(2, { logger }))).toBe('-a-b-c-d-e|');
     });
-    assert.deepStrictEqual(lines.map((l) => [l.level, l.obj.count]), [['debug', 2], ['debug', 4]]);
+    assert.deepStrictEqual(lines.map((l) => [l.level, l.obj.count, l.obj.kind]), [['debug', 2, 'full'], ['debug', 4, 'young']], 'the first is full');
     for (const { obj } of lines) {
       assert.equal(typeof obj.heapUsedBefore, 'number');
       assert.equal(typeof obj.heapUsedAfter, 'number');
     }
+  });
+
+  it('makes a collection a full one once the heap has grown by the given bytes since the last full one', () => {
+    const { lines, logger } = recordingLogger();
+    let held: number[][] = [];
+    marbles().run(({ cold, expectObservable }) => {
+      const growing = cold('abcd|').pipe(
+        // Item c holds ~7 MiB more than there was before: the collection at c is a full one, the next is young again.
+        tap((item) => (held = item === 'c' ? Array.from({ length: 4000 }, () => new Array<number>(200).fill(1)) : held)),
+        gcEvery(1, { logger, fullAfterGrowthBytes: 4 << 20 }),
+      );
+      expectObservable(growing).toBe('abcd|');
+    });
+    assert.deepStrictEqual(lines.map((l) => l.obj.kind), ['full', 'young', 'full', 'young'], `${held.length} arrays held`);
   });
 
   it('accepts a pino logger', () => {
@@ -89,6 +103,15 @@ describe('gcEvery', () => {
     await new Promise((resolve) => setImmediate(resolve)); // WeakRef targets live until the job that made them ends
     collectGarbage();
     assert.equal(ref.deref(), undefined);
+  });
+
+  it('collects the young generation alone: fresh garbage goes', () => {
+    let garbage: number[][] | undefined = Array.from({ length: 2000 }, () => new Array<number>(200).fill(0));
+    const before = process.memoryUsage().heapUsed;
+    garbage = undefined;
+    collectGarbage({ young: true });
+    const freed = before - process.memoryUsage().heapUsed;
+    assert.ok(freed > 2 << 20, `freed ${freed} bytes of ~3 MiB${garbage ?? ''}`);
   });
 });
 

@@ -1,4 +1,4 @@
-import { from, Subscription } from 'rxjs';
+import { Subscription } from 'rxjs';
 import { InputError } from '../errors.js';
 import type { InferenceBackend, InferenceSession } from '../inference/backend.js';
 import { errorCode } from '../io/atomic-file.js';
@@ -23,6 +23,7 @@ import type { TaskTimeLimits } from '../sandbox/time-limits.js';
 import { buildPipeline } from '../streams/build-pipeline.js';
 import { culpritRow, triageAfterCrashes } from '../streams/crash-triage.js';
 import { DatasetSummary } from '../streams/dataset-summary.js';
+import { RecordWindow } from '../streams/record-window.js';
 import { describeError } from '../streams/result-rows.js';
 import { runMetadata } from '../streams/run-metadata.js';
 import { SessionHealth } from '../streams/session-health.js';
@@ -329,9 +330,12 @@ export class RunSession {
     }).install();
     /** What ended the run early: a signal, or an error no retry could fix (every session out of rotation, a full disk…). */
     let fatal: unknown;
+    // Twice what the sessions and the sandbox work on at once: enough that neither waits, not the whole to-do list.
+    const inFlight = opened.backend.sessions.reduce((sum, session) => sum + session.concurrency, 0) + executor.parallelism;
+    const window = new RecordWindow(items, 2 * inFlight);
     try {
       await new Promise<void>((resolve, reject) => {
-        subscription = from(items)
+        subscription = window.records$
           .pipe(
             buildPipeline({
               backend: opened.backend,
@@ -344,6 +348,7 @@ export class RunSession {
                 append: async (row) => {
                   await this.run.activations?.record(row);
                   await store.append(row);
+                  window.release();
                   meter.record(row);
                   display.record(row);
                   if (row.status === 'failed') logger.failure(row, row.attempts, row.error);

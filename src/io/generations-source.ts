@@ -29,7 +29,9 @@ export interface Generations {
 export async function loadGenerations(path: string): Promise<Generations> {
   const table = await readTableFile(path, '--generations');
   if (table.rows.length === 0) throw new InputError(`--generations ${path}: the file has no generations`);
-  const completions = new Map<string, { completion: Completion; row: LocatedRow }>();
+  const completions = new Map<string, Completion>();
+  /** Where each key was first seen, for the duplicate's message; dropped with the rows after loading. */
+  const firstRows = new Map<string, LocatedRow>();
   /** Per task, the index a row without `sample_index` gets: one past the highest so far. */
   const nextIndex = new Map<number, number>();
   const indicesPerTask = new Map<number, number[]>();
@@ -39,14 +41,15 @@ export async function loadGenerations(path: string): Promise<Generations> {
       ? nonNegative(row, 'sample_index')
       : (nextIndex.get(taskId) ?? 0);
     const key = recordKey(taskId, sampleIndex);
-    const earlier = completions.get(key);
+    const earlier = firstRows.get(key);
     if (earlier !== undefined) {
-      const first = earlier.row.file === row.file ? earlier.row.position : rowLocation(earlier.row);
+      const first = earlier.file === row.file ? earlier.position : rowLocation(earlier);
       throw new InputError(
         `${rowLocation(row)}: task_id ${taskId} sample_index ${sampleIndex} appears twice (first at ${first})`,
       );
     }
-    completions.set(key, { completion: parseCompletion(row), row });
+    completions.set(key, parseCompletion(row));
+    firstRows.set(key, row);
     nextIndex.set(taskId, Math.max(nextIndex.get(taskId) ?? 0, sampleIndex + 1));
     const indices = indicesPerTask.get(taskId) ?? [];
     indices.push(sampleIndex);
@@ -57,7 +60,7 @@ export async function loadGenerations(path: string): Promise<Generations> {
     format: table.format,
     sha256: table.sha256,
     size: completions.size,
-    get: (taskId, sampleIndex) => completions.get(recordKey(taskId, sampleIndex))?.completion,
+    get: (taskId, sampleIndex) => completions.get(recordKey(taskId, sampleIndex)),
     taskIds: () => [...indicesPerTask.keys()].sort((a, b) => a - b),
     sampleIndices: (taskId) => [...(indicesPerTask.get(taskId) ?? [])].sort((a, b) => a - b),
     missingTaskIds: (taskIds) => [...taskIds].filter((taskId) => !indicesPerTask.has(taskId)),
