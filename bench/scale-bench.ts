@@ -8,8 +8,10 @@
  *   - the final dataset's assembly, and with --kill-at N, the time to resume after a SIGKILL at N records.
  *
  * `--variant stub` (default): no program runs (bench/scale-run.ts answers every test as passed), so the numbers
- * are the pipeline's own cost. `--variant sandbox`: the reference solutions, cheap real programs, are judged in the
- * real sandbox (the run is then as fast as the sandbox workers).
+ * are the pipeline's own cost. `--variant sandbox`: cheap real programs are judged in the real sandbox (the run is
+ * then as fast as the sandbox workers): every sample is a program that defines nothing, so each of its tests fails
+ * at once with a NameError. The same small cost for every record, so the tenths compare; the reference solutions
+ * would not do, their cost differs from task to task by 1,000x, and a run judges the tasks in order.
  *
  *     MBPP_STREAM_DATASET=mbpp.jsonl node --import tsx bench/scale-bench.ts [--variant stub|sandbox]
  *       [--records 200000] [--kill-at 150000] [--keep DIR]
@@ -24,6 +26,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const MIB = 1024 * 1024;
+/** Runs, defines nothing: every test then fails at once (NameError). */
+const CHEAP_PROGRAM = 'solved = False\n';
 const EVERY = 1000;
 
 function flag(name: string): string | undefined {
@@ -132,7 +136,7 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   problems.forEach((problem, index) => {
     for (let sample = 0; sample < base + (index < extra ? 1 : 0); sample++) {
-      lines.push(JSON.stringify({ task_id: problem.task_id, sample_index: sample, solution: problem.code }));
+      lines.push(JSON.stringify({ task_id: problem.task_id, sample_index: sample, solution: variant === 'stub' ? problem.code : CHEAP_PROGRAM }));
     }
   });
   const generations = join(dir, 'generations.jsonl');

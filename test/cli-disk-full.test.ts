@@ -99,8 +99,8 @@ describe('a disk that fills up mid-run', { skip }, () => {
   }
 
   /** After making room, the same command resumes and writes every record once. */
-  async function resumesToCompleteDataset(out: string, before: number): Promise<void> {
-    const resumed = await build(out);
+  async function resumesToCompleteDataset(out: string, before: number, command: (out: string) => Promise<CliRun> = build): Promise<void> {
+    const resumed = await command(out);
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(resumed.stderr, new RegExp(`resuming run \\w+: ${before}/${RECORDS} done`));
     const rows = await readRowsIndependently((await latestDataset(out)).parquet);
@@ -132,14 +132,30 @@ describe('a disk that fills up mid-run', { skip }, () => {
   });
 
   it('the autosaves: the run stops, says the autosave was not written, and resumes', async () => {
+    // The first 6 programs are quick, the rest wait while a marker exists: the first autosave (at 5) is written,
+    // and fails, while the run is still going, whatever the machine's speed.
+    const marker = join(dir, 'hold');
+    await writeFile(marker, '');
+    const problems = (await readFile(SAMPLE, 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line) as { task_id: number; code: string });
+    const hold = `import os, time\nwhile os.path.exists(${JSON.stringify(marker)}):\n    time.sleep(0.05)\n`;
+    const generations = join(dir, 'held.jsonl');
+    const lines = problems.flatMap((problem, index) =>
+      [0, 1, 2].map((sample) => JSON.stringify({ task_id: problem.task_id, sample_index: sample, solution: `${index < 2 ? '' : hold}${problem.code}` })),
+    );
+    await writeFile(generations, `${lines.join('\n')}\n`);
+    const evaluate = (out: string) =>
+      runCli(['evaluate', '--generations', generations, '--dataset', SAMPLE, '--output-dir', out, '--config', config, '--sandbox', 'none', '--workers', '2']);
+
     const out = await outputDir('autosave', { 'mbpp_datasets/autosaves': '8k' });
-    const stopped = await build(out);
+    const stopped = await evaluate(out);
     assertStoppedByFullDisk(stopped, /autosave/);
     assert.match(stopped.stderr, /every finished record is in the journal; not written: autosave/);
-    assert.deepEqual((await readdir(join(out, 'mbpp_datasets/autosaves'))).filter((name) => name.startsWith('.')), [], 'no half-made autosave left');
     const done = await journaled(out);
+    assert.ok(done.length >= 5 && done.length < RECORDS, `${done.length} records journaled`);
+    await rm(marker);
     resize(join(out, 'mbpp_datasets/autosaves'), '16m');
-    await resumesToCompleteDataset(out, done.length);
+    await resumesToCompleteDataset(out, done.length, evaluate);
+    assert.deepEqual((await readdir(join(out, 'mbpp_datasets/autosaves'))).filter((name) => name.startsWith('.')), [], 'the half-made autosave was cleared');
   });
 
   it('the final dataset: no partial file is left under its name, and the same command writes it once there is room', async () => {

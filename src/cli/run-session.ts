@@ -245,9 +245,8 @@ export class RunSession {
     try {
       const ending = await this.pipe(items, watch, autosaver, meter);
       if (ending.stop.stopping || ending.fatal !== undefined) return await this.stopEarly(ending, watch, autosaver, meter);
-      // An autosave still being written may yet fail (a full disk): that ends the run like a failure mid-stream.
+      // The final dataset supersedes the autosaves: one still being written is dropped, not waited for.
       await autosaver.close();
-      if (failure.error !== undefined) return await this.stopEarly({ stop: ending.stop, fatal: failure.error }, watch, autosaver, meter);
       return await this.finish(watch, meter);
     } finally {
       await autosaver.close();

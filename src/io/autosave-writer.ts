@@ -82,13 +82,19 @@ export class AutosaveWriter implements AutosaveSink {
     return this.latest;
   }
 
-  /** Waits for the save being written, drops the ones not started, and stops the thread. */
+  /**
+   * Stops the thread at once, dropping the save being written (its hidden temp folder is cleared by the next run):
+   * once the final dataset is written an autosave is moot, and one that rewrites the whole journal (retry-failed's
+   * first) would hold up the run's end for nothing. Later calls do nothing.
+   */
   async close(): Promise<void> {
     this.pending = null;
-    const writing = this.sending;
-    if (writing !== null) await new Promise<void>((resolve) => this.waiters.push({ seq: writing, resolve, reject: () => resolve() }));
-    await this.thread?.terminate();
+    const thread = this.thread;
     this.thread = undefined;
+    this.sending = null;
+    await thread?.terminate();
+    const abandoned = this.waiters.splice(0);
+    for (const waiter of abandoned) waiter.reject(new Error('the autosave writer was closed'));
   }
 
   private request(): number {
@@ -111,10 +117,14 @@ export class AutosaveWriter implements AutosaveSink {
   private startedThread(): Worker {
     if (this.thread) return this.thread;
     const thread = startWorkerModule(import.meta.url, './autosave/autosave-worker', { workerData: this.series });
-    thread.on('message', (reply: AutosaveReply) => this.receive(reply));
-    thread.on('error', (error) => this.fail(new Error(`the autosave thread stopped: ${error.message}`, { cause: error })));
+    thread.on('message', (reply: AutosaveReply) => {
+      if (this.thread === thread) this.receive(reply);
+    });
+    thread.on('error', (error) => {
+      if (this.thread === thread) this.fail(new Error(`the autosave thread stopped: ${error.message}`, { cause: error }));
+    });
     thread.on('exit', (code) => {
-      if (this.sending !== null) this.fail(new Error(`the autosave thread exited (code ${code}) while writing an autosave`));
+      if (this.thread === thread && this.sending !== null) this.fail(new Error(`the autosave thread exited (code ${code}) while writing an autosave`));
     });
     this.thread = thread;
     return thread;
