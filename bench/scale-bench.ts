@@ -13,8 +13,11 @@
  * at once with a NameError. The same small cost for every record, so the tenths compare; the reference solutions
  * would not do, their cost differs from task to task by 1,000x, and a run judges the tasks in order.
  *
+ * With `--fail-every N` (stub) every N-th program fails and is not retried; then `retry-failed` redoes the failures
+ * (failing every N-th of them again) and is timed too.
+ *
  *     MBPP_STREAM_DATASET=mbpp.jsonl node --import tsx bench/scale-bench.ts [--variant stub|sandbox]
- *       [--records 200000] [--kill-at 150000] [--keep DIR]
+ *       [--records 200000] [--kill-at 150000] [--fail-every 1000] [--keep DIR]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -47,6 +50,8 @@ const variant = flag('--variant') ?? 'stub';
 if (variant !== 'stub' && variant !== 'sandbox') throw new Error('--variant is stub or sandbox');
 const records = count('--records', 200_000);
 const killAt = flag('--kill-at') === undefined ? undefined : count('--kill-at', 0);
+const failEvery = flag('--fail-every') === undefined ? undefined : count('--fail-every', 0);
+if (failEvery !== undefined && variant !== 'stub') throw new Error('--fail-every needs --variant stub');
 const dataset = process.env.MBPP_STREAM_DATASET;
 if (!dataset) throw new Error('set MBPP_STREAM_DATASET to the MBPP JSONL (974 problems)');
 
@@ -142,9 +147,11 @@ async function main(): Promise<void> {
   const generations = join(dir, 'generations.jsonl');
   await writeFile(generations, `${lines.join('\n')}\n`);
   const config = join(dir, 'hardening.json');
-  await writeFile(config, JSON.stringify({ progress_log_frequency: EVERY }));
+  // Failures are meant to stay failed for retry-failed to redo, not to be retried on the spot.
+  await writeFile(config, JSON.stringify({ progress_log_frequency: EVERY, ...(failEvery ? { max_retries: 0 } : {}) }));
   const out = join(dir, 'out');
-  const args = ['--generations', generations, '--dataset', dataset!, '--output-dir', out, '--config', config, ...(variant === 'stub' ? ['--stub-executor'] : [])];
+  const stubFlags = variant === 'stub' ? ['--stub-executor', ...(failEvery ? ['--stub-fail-every', String(failEvery)] : [])] : [];
+  const args = ['--generations', generations, '--dataset', dataset!, '--output-dir', out, '--config', config, ...stubFlags];
   // The stub's instant "timings" must not land in the user's cache of reference timings.
   const env = variant === 'stub' ? { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') } : process.env;
 
@@ -191,6 +198,13 @@ async function main(): Promise<void> {
   console.log(`final dataset: written ${((run.exitedAtMs - run.lastRecordAtMs!) / 1000).toFixed(1)} s after the last record, ` +
     `peak RSS then ${(run.assemblyPeakBytes / MIB).toFixed(0)} MiB; Parquet ${(await size(files.find((n) => n.endsWith('.parquet')))).toFixed(0)} MiB, ` +
     `JSON ${(await size(files.find((n) => /_\d{6}(_\d+)?\.json$/.test(n)))).toFixed(0)} MiB; newest autosave: ${parts} parts`);
+  if (failEvery) {
+    const retry = await runBuilder([...args, '--retry-failed'], env);
+    if (retry.code !== 0) throw new Error(`retry-failed exited ${retry.code}:\n${retry.stderrTail.join('\n')}`);
+    const summary = retry.stderrTail.find((line) => line.startsWith('finished '));
+    console.log(`retry-failed: run opened ${((retry.openedAfterMs ?? NaN) / 1000).toFixed(2)} s after launch, exited after ` +
+      `${((retry.exitedAtMs - retry.startedAtMs) / 1000).toFixed(1)} s (${summary ?? 'no summary'}), peak RSS ${(retry.assemblyPeakBytes / MIB).toFixed(0)} MiB`);
+  }
   if (!keep) await rm(dir, { recursive: true, force: true });
 }
 

@@ -5,10 +5,14 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runReport } from '../src/cli/report.js';
 import { InputError } from '../src/errors.js';
+import { writeDataset } from '../src/io/dataset-writer.js';
+import { OutputLayout } from '../src/io/output-layout.js';
 import { writeParquetFile } from '../src/io/parquet-file.js';
+import { ThroughputMeter } from '../src/monitor/throughput-meter.js';
 import { resultsToTable } from '../src/io/result-table.js';
 import type { GenerationResult, Split, TestResult } from '../src/records.js';
 import { buildDatasetReport } from '../src/report/dataset-report.js';
+import { readReportDataset } from '../src/report/report-rows.js';
 import { histogramBins } from '../src/report/svg-charts.js';
 import { sampleRow } from './support/report-datasets.js';
 
@@ -126,5 +130,24 @@ describe('dataset report', () => {
       runReport({ datasets: [datasetFile], html: path.join(tmp, 'no-dir', 'r.html'), out: capture().out }),
       (error: unknown) => error instanceof InputError && error.message.startsWith(`--html ${path.join(tmp, 'no-dir', 'r.html')}: cannot write`),
     );
+  });
+});
+
+describe('report of a dataset as a run writes it', () => {
+  it('reads the streamed JSON twin like the Parquet, and shows latency and the throughput the metadata records', async () => {
+    const layout = await OutputLayout.create(path.join(tmp, 'run'));
+    const throughput = new ThroughputMeter(() => 0).throughput();
+    const metadata = { statistics: { throughput: { ...throughput, wall_seconds: 4, records: 9, records_per_second: 2.25, sessions: [
+      { id: 'onnx-cuda:0', records: 9, completion_tokens: 900, records_per_second: 2.25, tokens_per_second: 225, busy_seconds: 3.6, utilization: 0.9 },
+    ] } } };
+    const written = await writeDataset(layout, [rows.slice(0, 4), rows.slice(4)], () => metadata);
+    const [fromParquet, fromJson] = [await readReportDataset(written.parquet), await readReportDataset(written.json)];
+    assert.deepEqual(fromJson.rows, fromParquet.rows);
+    assert.equal(fromJson.rows.length, rows.length);
+    const printed = capture();
+    await runReport({ datasets: [written.json], out: printed.out });
+    assert.match(printed.text(), /\nseconds per record \(latency; records overlap, so see throughput for the rate\)\n  stage +median +p95 +max\n  generation +2\.000 /);
+    assert.match(printed.text(), /\nthroughput over wall time \(the run's last attempt, from .*_extended_metadata\.json\)\n  records  wall seconds  records\/s  tokens\/s\n        9           4\.0       2\.25         -\n/);
+    assert.match(printed.text(), /\n  onnx-cuda:0        9       2\.25    225\.00   90%\n/);
   });
 });

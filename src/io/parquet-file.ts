@@ -41,11 +41,13 @@ export function tableToParquet(table: Table, options: ParquetWriteOptions = {}):
 
 /**
  * Decodes a Parquet file's bytes; `source` (a file name) prefixes the error for bytes that are not Parquet. With
- * `columns`, only those of them the file has are decoded (a report of 200,000 rows need not hold their code).
+ * `columns`, only those of them the file has are decoded (a report of 200,000 rows need not hold their code); with
+ * `rows`, only that stretch of rows.
  */
-export function parquetToTable(bytes: Uint8Array, source: string, columns?: readonly string[]): Table {
+export function parquetToTable(bytes: Uint8Array, source: string, columns?: readonly string[], rows?: { offset: number; limit: number }): Table {
   try {
-    return tableFromIPC(parquetWasm.readParquet(bytes, columns ? { columns: columnsIn(bytes, columns) } : undefined).intoIPCStream());
+    const options = { ...(columns ? { columns: columnsIn(bytes, columns) } : {}), ...rows };
+    return tableFromIPC(parquetWasm.readParquet(bytes, options).intoIPCStream());
   } catch (error) {
     throw new InputError(`${source}: not a readable Parquet file (${(error as Error).message})`);
   }

@@ -40,17 +40,27 @@ export async function readDatasetTable(file: string, columns?: readonly string[]
     throw new InputError(`${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
   const keep = columns ? new Set(columns) : undefined;
-  if (magic === PARQUET_MAGIC) return arrowTable(parquetToTable(await readFile(file), file, columns), file);
+  if (magic === PARQUET_MAGIC) return parquetTable(await readFile(file), file, columns);
   return (await jsonLinesTable(file, keep)) ?? jsonTable(await readFile(file, 'utf8'), file, keep);
 }
 
-function arrowTable(table: Table, file: string): DatasetTable {
-  return {
-    file,
-    columns: new Set(table.schema.fields.map((field) => field.name)),
-    rowCount: table.numRows,
-    cell: (column, row) => plain(table.getChild(column)?.get(row)),
-  };
+/** Rows of Parquet decoded at a time: only one such stretch is ever held as Arrow data. */
+const PARQUET_CHUNK_ROWS = 20_000;
+
+/** A Parquet file's rows as plain data, decoded a stretch at a time (Arrow's cell access is slow and its copies large). */
+function parquetTable(bytes: Uint8Array, file: string, columns: readonly string[] | undefined): DatasetTable {
+  const rows: Record<string, unknown>[] = [];
+  let names: string[] | undefined;
+  for (let offset = 0; ; offset += PARQUET_CHUNK_ROWS) {
+    const table: Table = parquetToTable(bytes, file, columns, { offset, limit: PARQUET_CHUNK_ROWS });
+    names ??= table.schema.fields.map((field) => field.name);
+    const vectors = names.map((name) => table.getChild(name));
+    for (let row = 0; row < table.numRows; row++) {
+      rows.push(Object.fromEntries(names.map((name, column) => [name, plain(vectors[column]?.get(row))])));
+    }
+    if (table.numRows < PARQUET_CHUNK_ROWS) break;
+  }
+  return { file, columns: new Set(names), rowCount: rows.length, cell: (column, row) => rows[row]?.[column] };
 }
 
 /** Arrow values as JSON would give them, so one validator serves both formats. */
