@@ -100,11 +100,13 @@ export function machineCheck(
 }
 
 /**
- * Disk bytes a run needs: per record the journal line (prompt, completion, verdicts as JSON), its Parquet row,
- * and the autosaves' and checkpoints' share, rounded up generously; plus room for the last atomic rewrite.
+ * Disk bytes a run needs: per record the journal line (prompt, completion, verdicts as JSON: ~2 KiB), its line in the
+ * JSON twin (as much), its Parquet row and its share of the autosaves (which share their parts), rounded up
+ * generously; plus room for the checkpoints, the judging log and the last atomic rewrite. (At 200,000 records the
+ * journal and the JSON twin are ~350 MiB each: 64 KiB a record asked for 12 GiB.)
  */
 export function estimateRunDiskBytes(records: number): number {
-  const perRecordBytes = 64 * 1024;
+  const perRecordBytes = 16 * 1024;
   const headroomBytes = 64 * 1024 * 1024;
   return records * perRecordBytes + headroomBytes;
 }
