@@ -1,11 +1,11 @@
 import { basename } from 'node:path';
-import { describeTest, solvedMeaning } from './comparison-text.js';
+import { describeTest, RATE_HEADER, rateRows, solvedMeaning } from './comparison-text.js';
 import { escapeHtml } from './html-escape.js';
 import { htmlList, htmlPage, htmlTable } from './html-page.js';
 import { flakyHtml } from './report-html.js';
 import type { RunComparison, RunSummary, TaskChange } from './run-comparison.js';
 import { countBarsSvg, groupedBarsSvg } from './svg-charts.js';
-import { percent, pointsDifference, pValue, samplesPerTask } from './text-format.js';
+import { percent, pValue, samplesPerTask } from './text-format.js';
 
 /** The comparison of two runs as a self-contained HTML page with inline SVG charts. */
 export function renderComparisonHtml(comparison: RunComparison): string {
@@ -33,15 +33,7 @@ ${htmlTable(['run', 'dataset', 'model', 'samples', 'tasks only in this run (left
 ${limitations('A', a)}${limitations('B', b)}
 <h2>Pass rate and pass@k</h2>
 <figure>${ratesChart}</figure>
-${htmlTable(
-  ['', 'A', 'B', 'B − A'],
-  comparison.rates.map((rate) => [
-    rate.label,
-    rate.a === null ? '–' : percent(rate.a),
-    rate.b === null ? '–' : percent(rate.b),
-    rate.a === null || rate.b === null ? '' : pointsDifference(rate.a, rate.b),
-  ]),
-)}
+${htmlTable(RATE_HEADER, rateRows(comparison))}
 <h2>Per task</h2>
 <p>A task is ${escapeHtml(solvedMeaning(comparison))}. Agreement: <strong>${percent(comparison.agreement)}</strong>.</p>
 <figure>${outcomeChart}</figure>

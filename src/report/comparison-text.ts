@@ -2,6 +2,18 @@ import { flakyLines } from './report-text.js';
 import { MCNEMAR, type PairedTest, type RunComparison, type RunSummary, type TaskChange } from './run-comparison.js';
 import { idList, percent, pointsDifference, pValue, samplesPerTask, table } from './text-format.js';
 
+export const RATE_HEADER = ['', 'A', 'B', 'B − A'];
+
+/** Pass rate and pass@k of each run and their difference, as the text and the HTML tables show them. */
+export function rateRows(comparison: RunComparison): string[][] {
+  return comparison.rates.map((rate) => [
+    rate.label,
+    rate.a === null ? '–' : percent(rate.a),
+    rate.b === null ? '–' : percent(rate.b),
+    rate.a === null || rate.b === null ? '' : pointsDifference(rate.a, rate.b),
+  ]);
+}
+
 /** The comparison of two runs as plain text for the terminal. */
 export function renderComparisonText(comparison: RunComparison): string {
   const { a, b } = comparison;
@@ -10,15 +22,7 @@ export function renderComparisonText(comparison: RunComparison): string {
     ...runLines('A', a),
     ...runLines('B', b),
     '',
-    ...table(
-      ['', 'A', 'B', 'B − A'],
-      comparison.rates.map((rate) => [
-        rate.label,
-        rate.a === null ? '–' : percent(rate.a),
-        rate.b === null ? '–' : percent(rate.b),
-        rate.a === null || rate.b === null ? '' : pointsDifference(rate.a, rate.b),
-      ]),
-    ),
+    ...table(RATE_HEADER, rateRows(comparison)),
     '',
     `per task (${solvedMeaning(comparison)})`,
     ...table(
