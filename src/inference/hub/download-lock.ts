@@ -1,16 +1,7 @@
-import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-
-/** Whether a process with this pid is alive (a signal-0 probe; EPERM means it exists but is not ours). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { takePidLock } from '../../io/pid-lock-file.js';
 
 /**
  * One download of a blob at a time across processes (two builds of the same model, a `models pull` beside a
@@ -21,26 +12,11 @@ export async function withDownloadLock<T>(lockFile: string, work: () => Promise<
   await mkdir(dirname(lockFile), { recursive: true });
   let told = false;
   for (;;) {
-    // Written aside and hard-linked into place: the lock never exists without its pid in it.
-    const mine = `${lockFile}.${process.pid}`;
-    await writeFile(mine, `${process.pid}\n`);
-    try {
-      await link(mine, lockFile);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    } finally {
-      await rm(mine, { force: true });
-    }
-    const holder = Number.parseInt(await readFile(lockFile, 'utf8').catch(() => ''), 10);
-    if (Number.isInteger(holder) && holder !== process.pid && alive(holder)) {
-      if (!told) onWait?.(holder);
-      told = true;
-      await sleep(pollMs);
-      continue;
-    }
-    // Left by a killed process (or unreadable): remove it and try again; another starter may win the race.
-    await rm(lockFile, { force: true });
+    const attempt = await takePidLock(lockFile);
+    if (attempt.taken) break;
+    if (!told) onWait?.(attempt.holder);
+    told = true;
+    await sleep(pollMs);
   }
   try {
     return await work();
