@@ -60,8 +60,8 @@ describe('mbpp-stream build --backend openai when the server restarts mid-run', 
       child.once('close', () => reject(new Error(`the run ended without saying ${pattern}:\n${text}`)));
     });
 
-  it('pauses while the server is down, finishes every record once it is back (exit 0), and records the outage', async () => {
-    const out = join(dir, 'restart');
+  /** Starts a build, takes the server down once it has served two requests, and waits for the run to pause. */
+  async function buildThroughAnOutage(out: string) {
     const seen = server.requests.length;
     const child = build(out);
     const run = collect(child);
@@ -69,6 +69,12 @@ describe('mbpp-stream build --backend openai when the server restarts mid-run', 
     await server.waitForRequests(seen + 2);
     await server.stop();
     await paused;
+    return { child, run };
+  }
+
+  it('pauses while the server is down, finishes every record once it is back (exit 0), and records the outage', async () => {
+    const out = join(dir, 'restart');
+    const { run } = await buildThroughAnOutage(out);
     await server.restart();
     const { code, stderr } = await run;
     assert.equal(code, 0, stderr);
@@ -111,14 +117,7 @@ describe('mbpp-stream build --backend openai when the server restarts mid-run', 
   });
 
   it('Ctrl+C while no session is up stops at once (exit 130), as nothing can go on', async () => {
-    const out = join(dir, 'interrupted');
-    const seen = server.requests.length;
-    const child = build(out);
-    const run = collect(child);
-    const paused = said(child, /no inference session is up: pausing/);
-    await server.waitForRequests(seen + 2);
-    await server.stop();
-    await paused;
+    const { child, run } = await buildThroughAnOutage(join(dir, 'interrupted'));
     child.kill('SIGINT');
     const { code, stderr } = await run;
     assert.equal(code, 130, stderr);
