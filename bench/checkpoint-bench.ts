@@ -17,6 +17,7 @@ import { checkpointEvery } from '../src/operators/checkpoint-every.ts';
 import type { GenerationResult } from '../src/records.ts';
 import type { RunIdentity } from '../src/io/run-store/run-identity.ts';
 import { openRun, type OpenRunOptions, type RunStore } from '../src/io/run-store/run-store.ts';
+import { NO_PLUS_COLUMNS } from '../src/streams/result-rows.ts';
 
 const MBPP_TASKS = 974;
 /** Checkpoints averaged at each end of the run. */
@@ -69,6 +70,7 @@ function syntheticResult(index: number): GenerationResult {
     is_correct: index % 3 !== 0,
     flaky: null,
     flaky_check: null,
+    ...NO_PLUS_COLUMNS,
     generation_time: 0.001,
     execution_time: 0.001,
     prompt_tokens: 60,

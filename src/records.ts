@@ -15,6 +15,42 @@ export interface MbppRecord {
   test_setup_code: string;
   test_list: string[];
   challenge_test_list: string[];
+  /**
+   * The problem's MBPP+ (EvalPlus) side, when the dataset is MBPP+: judged by calling `entry_point` on each input
+   * and comparing with the canonical solution's output, base inputs and plus inputs each as their own program.
+   * An MBPP+ record without the original MBPP file joined has no asserts (`test_list` is empty).
+   */
+  plus?: PlusTask;
+}
+
+/** One MBPP+ task as EvalPlus's `MbppPlus-*.jsonl` gives it. */
+export interface PlusTask {
+  /** EvalPlus's id, `Mbpp/<task_id>`. */
+  evalplus_id: string;
+  entry_point: string;
+  /** The MBPP+ prompt: a docstring with the problem and one assert. */
+  prompt: string;
+  canonical_solution: string;
+  /**
+   * The inputs as the file writes them: Python's JSON text of a list of argument lists (it may hold `Infinity`,
+   * `NaN` and integers past 2^53, so only Python parses it). `{}` stands for no inputs (Mbpp/793's plus inputs).
+   */
+  base_input: string;
+  plus_input: string;
+  /** How many inputs each holds. */
+  base_count: number;
+  plus_count: number;
+  /** Absolute tolerance for float outputs (0: EvalPlus's 1e-6 applies to float outputs). */
+  atol: number;
+}
+
+/** The two MBPP+ suites of a problem, judged as two programs (as EvalPlus does). */
+export type PlusSuite = 'base' | 'plus';
+
+/** MBPP+ verdicts of one program: one per input of each suite (`Skipped` after the first failure, by default). */
+export interface PlusResults {
+  base: TestResult[];
+  plus: TestResult[];
 }
 
 /** A problem with the split it belongs to, as the source emits it. */
@@ -83,6 +119,8 @@ export interface Executed extends Generated {
   flakyCheck?: FlakyCheck;
   /** Results of `challenge_test_list`, when requested. */
   challengeResults?: TestResult[];
+  /** MBPP+ verdicts, for MBPP+ records. */
+  plusResults?: PlusResults;
   /** Seconds spent executing. */
   executionTime: number;
 }
@@ -104,6 +142,11 @@ export interface GenerationResult {
   backend: string;
   raw_completion: string;
   generated_code: string;
+  /**
+   * `passed_tests`, `total_tests`, `test_errors`, `test_results` and `is_correct` are the run's headline label: the
+   * asserts of `test_list`; in an MBPP+ run without the original asserts, the base then plus inputs (so `is_correct`
+   * is `is_correct_plus` there).
+   */
   passed_tests: number;
   total_tests: number;
   /** Human-readable error per failed test, as the original. */
@@ -115,6 +158,20 @@ export interface GenerationResult {
   flaky: boolean | null;
   /** Each seed's outcome in the flaky check, the run's own seed first; null when none was run. */
   flaky_check: SeedOutcome[] | null;
+  /** MBPP+ base label: every base input passes. Null for records without MBPP+ inputs (and failed records). */
+  is_correct_base: boolean | null;
+  /** MBPP+ plus label, as EvalPlus reports it: base and plus inputs all pass. Null as `is_correct_base`. */
+  is_correct_plus: boolean | null;
+  base_passed: number | null;
+  base_total: number | null;
+  plus_passed: number | null;
+  plus_total: number | null;
+  /** Per-input verdicts of the base and plus inputs. */
+  base_test_results: TestResult[] | null;
+  plus_test_results: TestResult[] | null;
+  /** The first failing input of each suite, as `input N: <error_type>: <message>`; null when all passed or not judged. */
+  base_first_failure: string | null;
+  plus_first_failure: string | null;
   generation_time: number;
   execution_time: number;
   prompt_tokens: number | null;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Generated, GenerationResult } from '../src/records.ts';
 import type { RunIdentity } from '../src/io/run-store/run-identity.ts';
+import { NO_PLUS_COLUMNS } from '../src/streams/result-rows.ts';
 
 export function makeResult(taskId: number, sampleIndex = 0, overrides: Partial<GenerationResult> = {}): GenerationResult {
   return {
@@ -27,6 +28,7 @@ export function makeResult(taskId: number, sampleIndex = 0, overrides: Partial<G
     is_correct: true,
     flaky: null,
     flaky_check: null,
+    ...NO_PLUS_COLUMNS,
     generation_time: 0.01,
     execution_time: 0.02,
     prompt_tokens: null,

@@ -7,7 +7,10 @@ import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'h
 import { InputError } from '../src/errors.js';
 import { parquetToTable, readParquetFile, tableToParquet, writeParquetFile } from '../src/io/parquet-file.js';
 import { generationResultSchema, resultColumnNames, resultsToTable, tableToResults } from '../src/io/result-table.js';
+import { NO_PLUS_COLUMNS } from '../src/streams/result-rows.js';
 import { failedRow, manyRows, passingRow, tempDir } from './sink-rows.js';
+
+const PLUS_COLUMNS: readonly string[] = Object.keys(NO_PLUS_COLUMNS);
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -24,7 +27,12 @@ describe('result table', () => {
     assert.equal(type('task_id'), 'Int32');
     assert.equal(type('generation_time'), 'Float64');
     const nullable = generationResultSchema.fields.filter((f) => f.nullable).map((f) => f.name);
-    assert.deepEqual(nullable, ['challenge_test_results', 'flaky', 'flaky_check', 'prompt_tokens', 'completion_tokens', 'finish_reason', 'session_id', 'error']);
+    assert.deepEqual(nullable, [
+      'challenge_test_results', 'flaky', 'flaky_check', ...PLUS_COLUMNS, 'prompt_tokens', 'completion_tokens', 'finish_reason', 'session_id', 'error',
+    ]);
+    assert.equal(type('plus_test_results'), type('test_results'));
+    assert.equal(type('is_correct_plus'), 'Bool');
+    assert.equal(type('base_total'), 'Int32');
     assert.equal(type('flaky_check'), 'List<Struct<{hash_seed:Uint32, passed_tests:Int32, is_correct:Bool}>>');
   });
 
@@ -41,6 +49,14 @@ describe('result table', () => {
     const older = table.select(resultColumnNames.filter((name) => name !== 'flaky' && name !== 'flaky_check'));
     const [back] = tableToResults(older, 'older.parquet');
     assert.deepEqual(back, { ...checked, flaky: null, flaky_check: null });
+  });
+
+  it('round-trips the MBPP+ columns, set and null, and reads a table written before them as null', () => {
+    const rows = [passingRow(), failedRow(), passingRow({ task_id: 793, plus_total: 0, plus_passed: 0, plus_test_results: [], is_correct_plus: true })];
+    assert.deepEqual(tableToResults(resultsToTable(rows), 'memory'), rows);
+    const older = resultsToTable(rows).select(resultColumnNames.filter((name) => !PLUS_COLUMNS.includes(name)));
+    const back = tableToResults(older, 'older.parquet');
+    assert.deepEqual(back, rows.map((row) => ({ ...row, ...NO_PLUS_COLUMNS })));
   });
 
   it('round-trips every column in memory, nulls, unicode and empty lists included', () => {

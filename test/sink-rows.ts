@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GenerationResult } from '../src/records.js';
+import { NO_PLUS_COLUMNS } from '../src/streams/result-rows.js';
 
 /** A passing row with every nullable column set. */
 export function passingRow(overrides: Partial<GenerationResult> = {}): GenerationResult {
@@ -30,6 +31,24 @@ export function passingRow(overrides: Partial<GenerationResult> = {}): Generatio
     is_correct: true,
     flaky: null,
     flaky_check: null,
+    is_correct_base: true,
+    is_correct_plus: false,
+    base_passed: 3,
+    base_total: 3,
+    plus_passed: 1,
+    plus_total: 3,
+    base_test_results: [
+      { passed: true, error_type: null, message: null },
+      { passed: true, error_type: null, message: null },
+      { passed: true, error_type: null, message: null },
+    ],
+    plus_test_results: [
+      { passed: true, error_type: null, message: null },
+      { passed: false, error_type: 'AssertionError', message: 'expected [1, 2], got [2, 1] ∞' },
+      { passed: false, error_type: 'Skipped', message: null },
+    ],
+    base_first_failure: null,
+    plus_first_failure: 'input 1: AssertionError: expected [1, 2], got [2, 1] ∞',
     generation_time: 0.125,
     execution_time: 1.5,
     prompt_tokens: 120,
@@ -62,6 +81,7 @@ export function failedRow(overrides: Partial<GenerationResult> = {}): Generation
     is_correct: false,
     flaky: null,
     flaky_check: null,
+    ...NO_PLUS_COLUMNS,
     generation_time: 0,
     execution_time: 0,
     prompt_tokens: null,

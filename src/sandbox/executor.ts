@@ -1,10 +1,36 @@
-import type { FlakyCheck, TestResult } from '../records.js';
+import type { FlakyCheck, PlusResults, TestResult } from '../records.js';
+
+/**
+ * MBPP+ inputs to judge instead of assert-tests: the program's `entryPoint` is called on a deep copy of each input in
+ * turn, in one process, and each output compared with the expected one by EvalPlus's rules. Without `expected` the
+ * outputs are recorded instead (the canonical solution's run that makes the ground truth).
+ */
+export interface CallSuite {
+  /** Selects EvalPlus's per-task input deserialisation (JSON lists to tuples, sets, complex numbers). */
+  taskId: number;
+  entryPoint: string;
+  /** Python's JSON text of the list of argument lists (`{}`: none). */
+  inputs: string;
+  /** How many inputs `inputs` holds (the worker checks). */
+  count: number;
+  /** One expected output per input, each a base64 pickle as `outputs` returns them; absent to record outputs. */
+  expected?: string[];
+  /** EvalPlus's atol for the task. */
+  atol: number;
+  /** EvalPlus's fast_check: the first failing input ends the suite and the rest are `Skipped`. */
+  stopAtFirstFailure: boolean;
+  /** CPU seconds the whole suite may use (EvalPlus caps a task at 60 s); the input running past it times out. */
+  totalCpuSeconds?: number;
+}
 
 /** A program to judge: the generated code, the problem's setup code, and its assert-tests. */
 export interface ExecutionRequest {
   code: string;
   setupCode: string;
+  /** The assert-tests; ignored when `calls` is given. */
   tests: string[];
+  /** Judge (or record) MBPP+ inputs instead of tests: one verdict per input. */
+  calls?: CallSuite;
   /** Judged separately, only when given (`--challenge-tests`). */
   challengeTests?: string[];
   /** Whole CPU seconds each test (then each challenge test) may use; the executor's `cpuSeconds` when absent. */
@@ -23,6 +49,10 @@ export interface ExecutionOutcome {
   flakyCheck?: FlakyCheck;
   /** CPU seconds each test (then each challenge test) took; null where the test did not end on its own. */
   testCpuSeconds?: (number | null)[];
+  /** A recording `calls` suite's outputs, one base64 pickle per input; null where the call did not return. */
+  outputs?: (string | null)[];
+  /** MBPP+ verdicts, when the record has MBPP+ inputs (set by the MBPP+ judge, not by a single executor call). */
+  plusResults?: PlusResults;
   /** Wall seconds for the whole program. */
   executionTime: number;
 }

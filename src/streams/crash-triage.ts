@@ -31,16 +31,18 @@ export interface RowSource {
   name: string;
 }
 
-/** The row of a record whose program brought the build down: judged (`status: ok`), wrong, every test `Killed`. */
+/** The row of a record whose program brought the build down: judged (`status: ok`), wrong, every test (and MBPP+ input) `Killed`. */
 export function culpritRow(item: Prompted, program: SandboxedProgram, source: RowSource, challengeTests: boolean): GenerationResult {
-  const killed = (tests: readonly string[]) => tests.map((): TestResult => ({ ...BROUGHT_THE_BUILD_DOWN }));
+  const killed = (count: number) => Array.from({ length: count }, (): TestResult => ({ ...BROUGHT_THE_BUILD_DOWN }));
+  const { plus } = item.record;
   const executed = {
     ...item,
     completion: program.completion,
     generatedCode: program.generatedCode,
     generationTime: program.generationTime,
-    testResults: killed(item.record.test_list),
-    challengeResults: challengeTests ? killed(item.record.challenge_test_list) : undefined,
+    testResults: killed(item.record.test_list.length),
+    challengeResults: challengeTests ? killed(item.record.challenge_test_list.length) : undefined,
+    plusResults: plus ? { base: killed(plus.base_count), plus: killed(plus.plus_count) } : undefined,
     executionTime: 0,
   };
   return judgedRow(executed, source.model, source.name, JUDGINGS_OF_A_CULPRIT);

@@ -8,6 +8,7 @@ import { Bool, Field, Float64, Int64, List, Table, Utf8, vectorFromArray } from 
 import { writeParquetFile } from '../../src/io/parquet-file.js';
 import { resultsToTable, toDatasetRow } from '../../src/io/result-table.js';
 import type { GenerationResult, Split, TestResult } from '../../src/records.js';
+import { NO_PLUS_COLUMNS } from '../../src/streams/result-rows.js';
 
 const pass: TestResult = { passed: true, error_type: null, message: null };
 const assertionFailure: TestResult = { passed: false, error_type: 'AssertionError', message: 'assert f(2) == 2' };
@@ -57,6 +58,7 @@ export function sampleRow(spec: SampleSpec): GenerationResult {
     error: null,
     flaky: spec.flaky ?? null,
     flaky_check: null,
+    ...NO_PLUS_COLUMNS,
   };
 }
 
