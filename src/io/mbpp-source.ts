@@ -31,14 +31,20 @@ export const SPLIT_CHOICES: readonly SplitChoice[] = ['all', 'prompt', 'test', '
 /** How many problems `--test-run` takes from the start of the selection. */
 export const TEST_RUN_SIZE = 10;
 
-const LAST_TASK_ID = SPLIT_TASK_IDS.train[1];
+export const LAST_TASK_ID = SPLIT_TASK_IDS.train[1];
 
-export async function loadMbpp(path: string): Promise<LoadedMbpp> {
-  const table = await readTableFile(path, '--dataset');
-  if (table.rows.length === 0) throw new InputError(`--dataset ${path}: the file has no records`);
+/** `flag` names the file in errors: `--dataset`, or `--original-dataset` for the MBPP file joined to MBPP+. */
+export async function loadMbpp(path: string, flag = '--dataset'): Promise<LoadedMbpp> {
+  const table = await readTableFile(path, flag);
+  if (table.rows.length === 0) throw new InputError(`${flag} ${path}: the file has no records`);
+  return { records: recordsOfRows(table.rows, toMbppRecord), sha256: table.sha256, format: table.format };
+}
+
+/** Each row as a record, in file order; a task_id seen before is an error naming both rows. */
+export function recordsOfRows<Row extends LocatedRow>(rows: readonly Row[], toRecord: (row: Row) => MbppRecord): MbppRecord[] {
   const firstSeen = new Map<number, LocatedRow>();
-  const records = table.rows.map((row) => {
-    const record = toMbppRecord(row);
+  return rows.map((row) => {
+    const record = toRecord(row);
     const earlier = firstSeen.get(record.task_id);
     if (earlier !== undefined) {
       const first = earlier.file === row.file ? earlier.position : rowLocation(earlier);
@@ -47,14 +53,18 @@ export async function loadMbpp(path: string): Promise<LoadedMbpp> {
     firstSeen.set(record.task_id, row);
     return record;
   });
-  return { records, sha256: table.sha256, format: table.format };
 }
 
-function toMbppRecord(row: LocatedRow): MbppRecord {
-  const taskId = requireInteger(row, 'task_id');
+/** A task_id outside MBPP's is an error naming the row. */
+export function checkTaskId(row: LocatedRow, taskId: number): number {
   if (taskId < 1 || taskId > LAST_TASK_ID) {
     throw fieldError(row, 'task_id', `is ${taskId}, outside MBPP's task_ids 1–${LAST_TASK_ID}`);
   }
+  return taskId;
+}
+
+function toMbppRecord(row: LocatedRow): MbppRecord {
+  const taskId = checkTaskId(row, requireInteger(row, 'task_id'));
   const testList = requireStringList(row, 'test_list');
   if (testList.length === 0) throw fieldError(row, 'test_list', 'is empty');
   return {

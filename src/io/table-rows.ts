@@ -35,13 +35,18 @@ export interface TableFile {
 
 const PARQUET_MAGIC = 'PAR1';
 
+/** Whether the bytes start as a Parquet file does. */
+export function hasParquetMagic(bytes: Buffer): boolean {
+  return bytes.subarray(0, 4).toString('latin1') === PARQUET_MAGIC;
+}
+
 /** `what` names the flag or role of the file in error messages (e.g. `--dataset`, `--generations`). */
 export async function readTableFile(path: string, what: string): Promise<TableFile> {
   const info = await statOrInputError(path, what);
   if (info.isDirectory()) return readParquetDirectory(path, what);
   const bytes = await readFile(path);
   const sha256 = sha256Hex(bytes);
-  if (bytes.subarray(0, 4).toString('latin1') === PARQUET_MAGIC) {
+  if (hasParquetMagic(bytes)) {
     return { path, format: 'parquet', rows: parquetRows(bytes, path), sha256 };
   }
   return { path, format: 'jsonl', rows: jsonlRows(bytes.toString('utf8'), path), sha256 };
@@ -83,7 +88,7 @@ async function readParquetParts(dir: string, what: string): Promise<ParquetPart[
     names.map(async (name) => {
       const file = join(dir, name);
       const bytes = await readFile(file);
-      if (bytes.subarray(0, 4).toString('latin1') !== PARQUET_MAGIC) {
+      if (!hasParquetMagic(bytes)) {
         throw new InputError(`${what} ${file}: not a Parquet file (no PAR1 header)`);
       }
       return { file, bytes };
@@ -102,13 +107,19 @@ async function readParquetDirectory(dir: string, what: string): Promise<TableFil
   return { path: dir, format: 'parquet', rows, sha256: partsDigest(parts) };
 }
 
+/** A JSONL file's non-blank lines with their 1-based numbers; a BOM and CRLF line ends are dropped. */
+export function jsonlLines(text: string): { line: string; number: number }[] {
+  return text
+    .replace(/^\uFEFF/, '')
+    .split('\n')
+    .map((raw, index) => ({ line: raw.endsWith('\r') ? raw.slice(0, -1) : raw, number: index + 1 }))
+    .filter(({ line }) => line.trim() !== '');
+}
+
 function jsonlRows(text: string, file: string): LocatedRow[] {
   const rows: LocatedRow[] = [];
-  const lines = text.replace(/^\uFEFF/, '').split('\n');
-  lines.forEach((raw, index) => {
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (line.trim() === '') return;
-    const position = `line ${index + 1}`;
+  jsonlLines(text).forEach(({ line, number }) => {
+    const position = `line ${number}`;
     const where = `${file}, ${position}`;
     let value: unknown;
     try {

@@ -1,0 +1,84 @@
+/**
+ * Which data a run's `--dataset` holds, MBPP (google-research's JSONL or Hugging Face's Parquet) or MBPP+
+ * (EvalPlus's JSONL), and loading it as such, with the original MBPP joined to MBPP+ when `--original-dataset` is
+ * given. `auto` (the default) decides by the first record: MBPP+ when its task_id is a `Mbpp/N` string and it has
+ * base_input.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { InputError } from '../errors.js';
+import { loadMbpp, type LoadedMbpp } from './mbpp-source.js';
+import { isMbppPlusLine, joinOriginal, loadMbppPlus } from './mbppplus-source.js';
+import { hasParquetMagic, jsonlLines } from './table-rows.js';
+
+export const DATASET_FORMATS = ['mbpp', 'mbppplus'] as const;
+export type DatasetFormat = (typeof DATASET_FORMATS)[number];
+export type DatasetFormatChoice = 'auto' | DatasetFormat;
+
+export interface LoadedDataset extends LoadedMbpp {
+  datasetFormat: DatasetFormat;
+  /** The original MBPP file joined to MBPP+ (`--original-dataset`). */
+  original?: { path: string; sha256: string };
+}
+
+/** What a run's data is beyond its file's sha256: for the run identity and the metadata. */
+export type DatasetDescription = Pick<LoadedDataset, 'datasetFormat' | 'original'>;
+
+export interface DatasetOptions {
+  /** `--dataset-format`; default `auto`. */
+  format?: DatasetFormatChoice;
+  /** `--original-dataset`: the original MBPP file to join to an MBPP+ dataset by task id. */
+  original?: string;
+}
+
+/** `flag` names the file in errors. */
+export async function detectDatasetFormat(path: string, flag = '--dataset'): Promise<DatasetFormat> {
+  const cannotRead = (error: NodeJS.ErrnoException): never => {
+    throw new InputError(`${flag} ${path}: cannot read (${error.code ?? error.message})`);
+  };
+  if ((await stat(path).catch(cannotRead)).isDirectory()) return 'mbpp';
+  const bytes = await readFile(path).catch(cannotRead);
+  if (hasParquetMagic(bytes)) return 'mbpp';
+  const first = jsonlLines(bytes.toString('utf8'))[0];
+  return first !== undefined && isMbppPlusLine(first.line) ? 'mbppplus' : 'mbpp';
+}
+
+export async function loadDataset(path: string, options: DatasetOptions = {}): Promise<LoadedDataset> {
+  const datasetFormat = await formatOf(path, options.format ?? 'auto');
+  if (datasetFormat === 'mbpp') {
+    if (options.original !== undefined) {
+      throw new InputError(
+        `--original-dataset joins the original MBPP to an MBPP+ dataset, but --dataset ${path} is MBPP (give EvalPlus's MbppPlus-v0.2.0.jsonl as --dataset, or drop --original-dataset)`,
+      );
+    }
+    return { ...(await loadMbpp(path)), datasetFormat };
+  }
+  const plus = await loadMbppPlus(path);
+  if (options.original === undefined) return { ...plus, datasetFormat };
+  const original = await loadOriginal(options.original);
+  return {
+    ...plus,
+    records: joinOriginal(plus.records, original, options.original),
+    datasetFormat,
+    original: { path: options.original, sha256: original.sha256 },
+  };
+}
+
+/**
+ * A forced `mbppplus` is left to the MBPP+ loader, which names the line and field that are not MBPP+; a forced
+ * `mbpp` on an MBPP+ file is refused here, since the MBPP loader would only see a wrong task_id.
+ */
+async function formatOf(path: string, choice: DatasetFormatChoice): Promise<DatasetFormat> {
+  if (choice === 'mbppplus') return choice;
+  const detected = await detectDatasetFormat(path);
+  if (choice === 'mbpp' && detected === 'mbppplus') {
+    throw new InputError(`--dataset ${path} is MBPP+ (EvalPlus's format), not MBPP: drop --dataset-format mbpp, or give --dataset-format mbppplus`);
+  }
+  return detected;
+}
+
+async function loadOriginal(path: string): Promise<LoadedMbpp> {
+  if ((await detectDatasetFormat(path, '--original-dataset')) === 'mbppplus') {
+    throw new InputError(`--original-dataset ${path} is MBPP+, not the original MBPP: give google-research's mbpp.jsonl (or Hugging Face's Parquet)`);
+  }
+  return loadMbpp(path, '--original-dataset');
+}
