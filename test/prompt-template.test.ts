@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { InputError } from '../src/errors.ts';
-import { loadPromptTemplate, parsePromptTemplate, THESIS_TEMPLATE, thesisTemplate } from '../src/prompt/prompt-template.ts';
+import { splitPlusPrompt } from '../src/prompt/plus-prompt.ts';
+import { loadPromptTemplate, mbppPlusTemplate, parsePromptTemplate, THESIS_TEMPLATE, thesisTemplate } from '../src/prompt/prompt-template.ts';
+import type { PlusTask } from '../src/records.ts';
 
 const record = {
   text: 'Write a function to add two numbers.',
@@ -76,5 +78,42 @@ describe('user template file', () => {
     await assert.rejects(loadPromptTemplate(join(dir, 'absent.txt')), (error: unknown) => {
       return error instanceof InputError && /^--prompt-template .*absent\.txt: cannot read \(ENOENT\)/.test(error.message);
     });
+  });
+});
+
+describe('MBPP+ prompts', () => {
+  const plusPrompt = '"""\nWrite a function to find the shared elements from the given two lists.\nassert set(similar_elements((3, 4, 5, 6),(5, 7, 4, 10))) == set((4, 5))\n"""\n';
+  const plus = { prompt: plusPrompt } as PlusTask;
+  const unjoined = { text: 'Write a function to find the shared elements from the given two lists.', test_list: [], plus };
+
+  test('the MBPP+ prompt splits into its statement and its assert', () => {
+    assert.deepEqual(splitPlusPrompt(plusPrompt), {
+      statement: 'Write a function to find the shared elements from the given two lists.',
+      asserts: ['assert set(similar_elements((3, 4, 5, 6),(5, 7, 4, 10))) == set((4, 5))'],
+    });
+    assert.deepEqual(splitPlusPrompt("'''\nTwo lines\nof statement.\n  assert f(1) == 2\nassert f(2) == 3\n'''"), {
+      statement: 'Two lines\nof statement.',
+      asserts: ['assert f(1) == 2', 'assert f(2) == 3'],
+    });
+    assert.deepEqual(splitPlusPrompt('no docstring'), { statement: 'no docstring', asserts: [] });
+  });
+
+  test('without a template file an MBPP+ problem is prompted with its MBPP+ prompt, verbatim', () => {
+    const template = mbppPlusTemplate();
+    assert.equal(template.render(unjoined), plusPrompt);
+    assert.equal(template.origin, 'builtin:mbppplus');
+    assert.throws(() => parsePromptTemplate(template.text, 'user.txt'), /unknown placeholder \{prompt\}/, 'no user template has its text');
+    assert.throws(() => template.render(record), /without MBPP\+ data/);
+  });
+
+  test('a template fills {tests} with the MBPP+ assert when the problem has no asserts of its own', () => {
+    assert.equal(
+      thesisTemplate().render(unjoined),
+      'Write a function to find the shared elements from the given two lists.\n\nassert set(similar_elements((3, 4, 5, 6),(5, 7, 4, 10))) == set((4, 5))\n\n# Solution:',
+    );
+  });
+
+  test('joined with the original MBPP, the original asserts fill {tests}', () => {
+    assert.equal(thesisTemplate().render({ ...record, plus }), thesisTemplate().render(record));
   });
 });

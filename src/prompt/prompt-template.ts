@@ -3,10 +3,13 @@
  * FILE` supplies another. Placeholders are `{text}` (the problem statement) and `{tests}` (the asserts, one per
  * line); `{{` and `}}` stand for literal braces, and any other brace is left as written (Python code in a template
  * keeps its dict literals). The file is used byte for byte: a trailing newline in it ends up in every prompt.
+ * An MBPP+ problem without the original's asserts fills `{tests}` with the assert of its MBPP+ prompt; without a
+ * template file it is prompted with that MBPP+ prompt verbatim, as EvalPlus prompts (`mbppPlusTemplate`).
  */
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../errors.js';
 import type { MbppRecord } from '../records.js';
+import { splitPlusPrompt } from './plus-prompt.js';
 
 /** The thesis prompt: the problem, its tests one per line, then the cue the model continues from. */
 export const THESIS_TEMPLATE = '{text}\n\n{tests}\n\n# Solution:';
@@ -19,7 +22,7 @@ export interface PromptTemplate {
   origin: string;
   /** The template as written; hash it for the run identity. */
   text: string;
-  render(record: Pick<MbppRecord, 'text' | 'test_list'>): string;
+  render(record: Pick<MbppRecord, 'text' | 'test_list' | 'plus'>): string;
 }
 
 /** A template split into literal text and placeholders, so rendering never re-reads braces in the record. */
@@ -69,8 +72,29 @@ export function parsePromptTemplate(text: string, origin: string): PromptTemplat
     origin,
     text,
     render(record) {
-      const values: Record<Placeholder, string> = { text: record.text, tests: record.test_list.join('\n') };
+      const values: Record<Placeholder, string> = { text: record.text, tests: testsOf(record).join('\n') };
       return pieces.map((piece) => ('literal' in piece ? piece.literal : values[piece.placeholder])).join('');
+    },
+  };
+}
+
+/** The record's asserts; an MBPP+ record without the original's has the one its MBPP+ prompt shows. */
+function testsOf(record: Pick<MbppRecord, 'test_list' | 'plus'>): string[] {
+  return record.test_list.length === 0 && record.plus !== undefined ? splitPlusPrompt(record.plus.prompt).asserts : record.test_list;
+}
+
+/**
+ * MBPP+'s own prompt, verbatim: what a run on MBPP+ data without the original MBPP joined uses unless a template file
+ * is given. Its text is no valid template (`{prompt}` is no placeholder), so it never matches a user's template in
+ * the run identity.
+ */
+export function mbppPlusTemplate(): PromptTemplate {
+  return {
+    origin: 'builtin:mbppplus',
+    text: '{prompt}',
+    render(record) {
+      if (record.plus === undefined) throw new Error('the MBPP+ prompt template was given a record without MBPP+ data');
+      return record.plus.prompt;
     },
   };
 }
