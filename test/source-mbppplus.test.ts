@@ -158,8 +158,12 @@ describe('dataset format', () => {
     );
     assert.match(
       await inputError(loadDataset(MBPP_SAMPLE, { format: 'mbppplus' })),
-      /mbpp-sample\.jsonl, line 1: field "task_id" must be EvalPlus's "Mbpp\/<n>", got number 1$/,
+      /--dataset .*mbpp-sample\.jsonl is MBPP, not MBPP\+ \(EvalPlus's format\): drop --dataset-format mbppplus, or give --dataset-format mbpp$/,
     );
+    // A file of neither format: the forced format's loader says what is wrong, and where.
+    const neither = await jsonlFile(['{"task_id": "two", "base_input": []}']);
+    assert.match(await inputError(loadDataset(neither, { format: 'mbppplus' })), /, line 1: field "task_id" must be EvalPlus's "Mbpp\/<n>", got string "two"$/);
+    assert.match(await inputError(loadDataset(neither, { format: 'mbpp' })), /, line 1: field "task_id" must be an integer, got string "two"$/);
   });
 });
 

@@ -7,7 +7,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { InputError } from '../errors.js';
 import { loadMbpp, type LoadedMbpp } from './mbpp-source.js';
-import { isMbppPlusLine, joinOriginal, loadMbppPlus } from './mbppplus-source.js';
+import { joinOriginal, loadMbppPlus, MBPPPLUS_TASK_ID } from './mbppplus-source.js';
+import { objectFields, parseValue, PythonJsonSyntaxError } from './python-json.js';
 import { hasParquetMagic, jsonlLines } from './table-rows.js';
 
 export const DATASET_FORMATS = ['mbpp', 'mbppplus'] as const;
@@ -30,8 +31,16 @@ export interface DatasetOptions {
   original?: string;
 }
 
-/** `flag` names the file in errors. */
+/** What `auto` takes the file for; `flag` names the file in errors. */
 export async function detectDatasetFormat(path: string, flag = '--dataset'): Promise<DatasetFormat> {
+  return (await recognisedFormat(path, flag)) ?? 'mbpp';
+}
+
+/**
+ * MBPP+ when the first record's task_id is a `Mbpp/N` string and it has base_input; MBPP for Parquet (a file or a
+ * folder of parts) or an integer task_id; else unknown (a malformed first line, say).
+ */
+async function recognisedFormat(path: string, flag: string): Promise<DatasetFormat | undefined> {
   const cannotRead = (error: NodeJS.ErrnoException): never => {
     throw new InputError(`${flag} ${path}: cannot read (${error.code ?? error.message})`);
   };
@@ -39,7 +48,19 @@ export async function detectDatasetFormat(path: string, flag = '--dataset'): Pro
   const bytes = await readFile(path).catch(cannotRead);
   if (hasParquetMagic(bytes)) return 'mbpp';
   const first = jsonlLines(bytes.toString('utf8'))[0];
-  return first !== undefined && isMbppPlusLine(first.line) ? 'mbppplus' : 'mbpp';
+  return first === undefined ? undefined : formatOfLine(first.line);
+}
+
+function formatOfLine(line: string): DatasetFormat | undefined {
+  try {
+    const fields = objectFields(line);
+    const taskId = parseValue(fields.get('task_id') ?? 'null');
+    if (typeof taskId === 'string' && MBPPPLUS_TASK_ID.test(taskId) && fields.has('base_input')) return 'mbppplus';
+    return Number.isSafeInteger(taskId) ? 'mbpp' : undefined;
+  } catch (error) {
+    if (error instanceof PythonJsonSyntaxError) return undefined;
+    throw error;
+  }
 }
 
 export async function loadDataset(path: string, options: DatasetOptions = {}): Promise<LoadedDataset> {
@@ -64,17 +85,21 @@ export async function loadDataset(path: string, options: DatasetOptions = {}): P
 }
 
 /**
- * A forced `mbppplus` is left to the MBPP+ loader, which names the line and field that are not MBPP+; a forced
- * `mbpp` on an MBPP+ file is refused here, since the MBPP loader would only see a wrong task_id.
+ * A format forced on a file recognisably of the other is refused here; on a file of neither, the forced format's
+ * loader names the line and field at fault.
  */
 async function formatOf(path: string, choice: DatasetFormatChoice): Promise<DatasetFormat> {
-  if (choice === 'mbppplus') return choice;
-  const detected = await detectDatasetFormat(path);
-  if (choice === 'mbpp' && detected === 'mbppplus') {
-    throw new InputError(`--dataset ${path} is MBPP+ (EvalPlus's format), not MBPP: drop --dataset-format mbpp, or give --dataset-format mbppplus`);
+  const recognised = await recognisedFormat(path, '--dataset');
+  if (choice === 'auto') return recognised ?? 'mbpp';
+  if (recognised !== undefined && recognised !== choice) {
+    throw new InputError(
+      `--dataset ${path} is ${FORMAT_NAMES[recognised]}, not ${FORMAT_NAMES[choice]}: drop --dataset-format ${choice}, or give --dataset-format ${recognised}`,
+    );
   }
-  return detected;
+  return choice;
 }
+
+const FORMAT_NAMES: Readonly<Record<DatasetFormat, string>> = { mbpp: 'MBPP', mbppplus: "MBPP+ (EvalPlus's format)" };
 
 async function loadOriginal(path: string): Promise<LoadedMbpp> {
   if ((await detectDatasetFormat(path, '--original-dataset')) === 'mbppplus') {

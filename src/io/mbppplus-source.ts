@@ -52,21 +52,6 @@ async function readPlusFile(path: string, flag: string): Promise<Buffer> {
   return bytes;
 }
 
-/**
- * Whether a JSONL line is an MBPP+ task: an object whose task_id is a `Mbpp/N` string and that has base_input.
- * False for anything else, malformed lines included (the MBPP loader then says what is wrong with them).
- */
-export function isMbppPlusLine(line: string): boolean {
-  try {
-    const fields = objectFields(line);
-    const taskId = fields.get('task_id');
-    return taskId !== undefined && fields.has('base_input') && MBPPPLUS_TASK_ID.test(String(parseValue(taskId)));
-  } catch (error) {
-    if (error instanceof PythonJsonSyntaxError) return false;
-    throw error;
-  }
-}
-
 function plusRow(line: string, file: string, number: number): PlusRow {
   const position = `line ${number}`;
   let fields: Map<string, string>;
