@@ -74,4 +74,12 @@ describe('run identity', () => {
     assert.match(message, /--prompt-template \(text\): run 3f9c used \d+ chars \(sha256 [0-9a-f]{8}…\), this command 202 chars/);
     assert.deepEqual(diffIdentities(stored, makeIdentity()), []);
   });
+
+  it('MBPP+ data, and the original MBPP joined to it, name runs of their own, by --dataset-format and --original-dataset', () => {
+    const mbpp = makeIdentity();
+    const plus = makeIdentity({ datasetFormat: 'mbppplus' });
+    const joined = makeIdentity({ datasetFormat: 'mbppplus', originalDatasetSha256: 'ab'.repeat(32) });
+    assert.equal(new Set([mbpp, plus, joined].map(runIdOf)).size, 3);
+    assert.deepEqual(diffIdentities(mbpp, joined).map((d) => d.flag), ['--dataset-format', '--original-dataset (sha256)']);
+  });
 });

@@ -1,9 +1,12 @@
 import type { Argv } from 'yargs';
+import type { DatasetFormatChoice } from '../io/dataset-format.js';
 
 /** The flags `build`, `evaluate` and `retry-failed` share: what to run, on what, where the results go. */
 export interface BuildArgs {
   backend: 'reference' | 'replay' | 'onnx' | 'openai';
   dataset?: string;
+  datasetFormat: DatasetFormatChoice;
+  originalDataset?: string;
   outputDir: string;
   split: string;
   start?: number;
@@ -63,7 +66,16 @@ export function withBuildOptions<T>(y: Argv<T>): Argv<T & BuildArgs> {
       default: 'onnx' as const,
       describe: 'Where completions come from',
     })
-    .option('dataset', { type: 'string', describe: 'MBPP JSONL or Parquet (else $MBPP_STREAM_DATASET, then the cache)' })
+    .option('dataset', { type: 'string', describe: 'MBPP JSONL or Parquet, or MBPP+ JSONL (else $MBPP_STREAM_DATASET, then the cache)' })
+    .option('dataset-format', {
+      choices: ['auto', 'mbpp', 'mbppplus'] as const,
+      default: 'auto' as const,
+      describe: 'What --dataset holds; auto: MBPP+ when its first task_id is "Mbpp/N" with base_input, else MBPP',
+    })
+    .option('original-dataset', {
+      type: 'string',
+      describe: 'The original MBPP file, joined to an MBPP+ dataset by task id: its text and asserts are prompted and judged too',
+    })
     .option('output-dir', { type: 'string', default: '.', describe: 'Where mbpp_datasets/ and mbpp_logs/ go' })
     .option('split', {
       type: 'string',

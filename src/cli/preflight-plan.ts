@@ -60,6 +60,7 @@ export async function preflightFor(args: BuildArgs, records: number): Promise<Pr
     cudaProviderCheck(wantsCuda, async () => (await import('../inference/onnx/ort-session-factory.js')).cudaProviderInstalled()),
   ];
   if (args.dataset) checks.push(pathFoundCheck('dataset', '--dataset', args.dataset));
+  if (args.originalDataset) checks.push(pathFoundCheck('original dataset', '--original-dataset', args.originalDataset));
   const model = args.model;
   if (args.backend === 'onnx' && model) checks.push(modelCheck(model, args));
   return { result: await runPreflight(checks), python };

@@ -1,4 +1,5 @@
 import type { InferenceBackend } from '../inference/backend.js';
+import type { DatasetDescription } from '../io/dataset-format.js';
 import type { JsonValue, RunIdentity } from '../io/run-store/run-identity.js';
 import type { TimeLimitPolicy } from '../sandbox/time-limits.js';
 import type { BuildArgs } from './build-options.js';
@@ -11,6 +12,7 @@ import type { BuildArgs } from './build-options.js';
 export function runIdentityOf(
   args: BuildArgs,
   datasetSha256: string,
+  dataset: DatasetDescription,
   promptTemplate: string,
   backend: InferenceBackend,
   timeLimits: TimeLimitPolicy,
@@ -41,6 +43,8 @@ export function runIdentityOf(
   }
   return {
     datasetSha256,
+    ...(dataset.datasetFormat === 'mbpp' ? {} : { datasetFormat: dataset.datasetFormat }),
+    ...(dataset.original === undefined ? {} : { originalDatasetSha256: dataset.original.sha256 }),
     split: args.split,
     range: { start: args.start ?? null, end: args.end ?? null, testRun: args.testRun },
     backend: backend.name,

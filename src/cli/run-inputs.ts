@@ -1,10 +1,11 @@
 import type { Level } from 'pino';
 import { DEFAULT_HARDENING_CONFIG, loadHardeningConfig, mergeHardeningConfig, type HardeningConfig } from '../config.js';
 import { locateDataset, type DatasetLocation } from '../io/dataset-location.js';
-import { loadMbpp, type LoadedMbpp } from '../io/mbpp-source.js';
+import { loadDataset, type DatasetDescription } from '../io/dataset-format.js';
+import type { LoadedMbpp } from '../io/mbpp-source.js';
 import { OutputLayout } from '../io/output-layout.js';
 import { parseLogLevel } from '../monitor/run-logger.js';
-import { loadPromptTemplate, thesisTemplate, type PromptTemplate } from '../prompt/prompt-template.js';
+import { loadPromptTemplate, mbppPlusTemplate, thesisTemplate, type PromptTemplate } from '../prompt/prompt-template.js';
 import type { BuildArgs } from './build-options.js';
 import { parseDurationFlag } from './duration-flag.js';
 import { checkNumericFlags } from './flag-checks.js';
@@ -20,6 +21,8 @@ export interface RunInputs {
   hardening: HardeningConfig;
   consoleLevel: Level;
   location: DatasetLocation;
+  /** MBPP or MBPP+, and the original MBPP joined to MBPP+. */
+  dataset: DatasetDescription;
   work: RunWork;
   template: PromptTemplate;
   layout: OutputLayout;
@@ -35,10 +38,21 @@ export async function readRunInputs(args: RunArgs, selectWork: (dataset: LoadedM
   const hardening = await hardeningConfigOf(args);
   const consoleLevel = parseLogLevel(args.logLevel);
   const location = await locateDataset({ dataset: args.dataset, testRun: args.testRun });
-  const work = selectWork(await loadMbpp(location.path), location);
-  const template = args.promptTemplate ? await loadPromptTemplate(args.promptTemplate) : thesisTemplate();
+  const loaded = await loadDataset(location.path, { format: args.datasetFormat, original: args.originalDataset });
+  const work = selectWork(loaded, location);
+  const dataset = { datasetFormat: loaded.datasetFormat, original: loaded.original };
+  const template = await templateOf(args, dataset);
   const layout = await OutputLayout.create(args.outputDir, { testRun: args.testRun });
-  return { args: { ...args, samples: work.samplesPerProblem }, hardening, consoleLevel, location, work, template, layout };
+  return { args: { ...args, samples: work.samplesPerProblem }, hardening, consoleLevel, location, dataset, work, template, layout };
+}
+
+/**
+ * `--prompt-template FILE`, else the thesis prompt; MBPP+ without the original MBPP joined is prompted as EvalPlus
+ * prompts, with its own prompt.
+ */
+async function templateOf(args: RunArgs, dataset: DatasetDescription): Promise<PromptTemplate> {
+  if (args.promptTemplate) return loadPromptTemplate(args.promptTemplate);
+  return dataset.datasetFormat === 'mbppplus' && dataset.original === undefined ? mbppPlusTemplate() : thesisTemplate();
 }
 
 /** The hardening config: defaults, then `--config FILE`, then the flags that map onto it. */

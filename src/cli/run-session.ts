@@ -171,6 +171,7 @@ export class RunSession {
       const identity = runIdentityOf(
         args,
         location.sha256,
+        plan.inputs.dataset,
         template.text,
         opened.backend,
         timeLimitPolicyOf(plan.inputs.hardening, executor.limits.cpuSeconds),

@@ -3,7 +3,8 @@ import { RecordError, type InferenceBackend, type InferenceSession } from './bac
 
 /**
  * Serves completions recorded earlier (`--generations FILE`), so existing generations are labelled without a
- * model. A sample the file lacks fails its record (a `RecordError` naming the file), never the session.
+ * model. A sample the file lacks fails its record (a `RecordError` naming the file), never the session. An EvalPlus
+ * `completion` on an MBPP+ problem is run as EvalPlus runs it: after the MBPP+ prompt, without code extraction.
  */
 export function createReplayBackend(generations: Generations, modelName?: string): InferenceBackend {
   const session: InferenceSession = {
@@ -15,7 +16,9 @@ export function createReplayBackend(generations: Generations, modelName?: string
       if (completion === undefined) {
         throw new RecordError(`--generations ${generations.path} has no generation for task ${item.record.task_id} sample ${item.sampleIndex}`);
       }
-      return { ...completion, sessionId: 'replay' };
+      const { continuesPrompt, ...stored } = completion;
+      const plusPrompt = continuesPrompt === true ? item.record.plus?.prompt : undefined;
+      return { ...stored, ...(plusPrompt === undefined ? {} : { code: plusPrompt + stored.text }), sessionId: 'replay' };
     },
   };
   return {

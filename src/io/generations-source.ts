@@ -1,14 +1,22 @@
 /**
  * Existing generations to replay (`--generations FILE`, JSONL or Parquet), indexed by task and sample so the
- * replay backend can answer each prompt without a model. Two row styles are accepted:
- *   {"task_id": 11, "completion": "..."}        raw model text: code extraction applies
- *   {"task_id": "Mbpp/11", "solution": "..."}   EvalPlus samples: the code is used as is
+ * replay backend can answer each prompt without a model. Three row styles are accepted:
+ *   {"task_id": 11, "completion": "..."}          raw model text: code extraction applies
+ *   {"task_id": "Mbpp/11", "solution": "..."}     EvalPlus samples: the code is used as is
+ *   {"task_id": "Mbpp/11", "completion": "..."}   EvalPlus samples that continue the prompt: on MBPP+ data the code
+ *                                                 is the MBPP+ prompt + completion, as EvalPlus judges them; on MBPP
+ *                                                 data, raw model text as above
  * `sample_index` is optional; without it a task's rows are samples 0, 1, 2... in file order.
  */
 import { InputError } from '../errors.js';
 import { recordKey, type Completion } from '../records.js';
 import { describe, fieldError, hasField, requireField, requireInteger, requireString } from './row-fields.js';
 import { readTableFile, rowLocation, type LocatedRow, type TableFormat } from './table-rows.js';
+
+/** A stored completion; `continuesPrompt` marks an EvalPlus `completion`, which EvalPlus runs after its prompt. */
+export interface StoredCompletion extends Completion {
+  continuesPrompt?: boolean;
+}
 
 export interface Generations {
   path: string;
@@ -17,7 +25,7 @@ export interface Generations {
   /** Number of (task, sample) generations in the file. */
   readonly size: number;
   /** The stored completion for one sample: `code` is set for EvalPlus `solution` rows. */
-  get(taskId: number, sampleIndex: number): Completion | undefined;
+  get(taskId: number, sampleIndex: number): StoredCompletion | undefined;
   /** The task_ids the file names, ascending. */
   taskIds(): number[];
   /** The sample indices the file holds for a task, ascending (none when it has no such task). */
@@ -29,7 +37,7 @@ export interface Generations {
 export async function loadGenerations(path: string): Promise<Generations> {
   const table = await readTableFile(path, '--generations');
   if (table.rows.length === 0) throw new InputError(`--generations ${path}: the file has no generations`);
-  const completions = new Map<string, Completion>();
+  const completions = new Map<string, StoredCompletion>();
   /** Where each key was first seen, for the duplicate's message; dropped with the rows after loading. */
   const firstRows = new Map<string, LocatedRow>();
   /** Per task, the index a row without `sample_index` gets: one past the highest so far. */
@@ -68,6 +76,7 @@ export async function loadGenerations(path: string): Promise<Generations> {
 }
 
 const EVALPLUS_TASK_ID = /^(?:mbpp\/)?(\d+)$/i;
+const EVALPLUS_ID = /^mbpp\//i;
 
 /** An integer, or a string `"11"` / `"Mbpp/11"` (EvalPlus). */
 function parseTaskId(row: LocatedRow): number {
@@ -86,12 +95,17 @@ function nonNegative(row: LocatedRow, field: string): number {
   return value;
 }
 
-/** `solution` is code to run as is; `completion` is raw text to extract from. With both, the solution is run. */
-function parseCompletion(row: LocatedRow): Completion {
+/**
+ * `solution` is code to run as is; `completion` is raw text to extract from, or under an EvalPlus id (`Mbpp/11`) the
+ * continuation of the task's prompt. With both, the solution is run.
+ */
+function parseCompletion(row: LocatedRow): StoredCompletion {
   if (hasField(row, 'solution')) {
     const code = requireString(row, 'solution');
     return { text: hasField(row, 'completion') ? requireString(row, 'completion') : code, code };
   }
   if (!hasField(row, 'completion')) throw fieldError(row, 'completion', 'is missing (give "completion" or "solution")');
-  return { text: requireString(row, 'completion') };
+  const text = requireString(row, 'completion');
+  const taskId = requireField(row, 'task_id');
+  return typeof taskId === 'string' && EVALPLUS_ID.test(taskId) ? { text, continuesPrompt: true } : { text };
 }

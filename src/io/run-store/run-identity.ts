@@ -10,6 +10,10 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 export interface RunIdentity {
   /** sha256 (hex) of the dataset file's bytes. */
   datasetSha256: string;
+  /** `mbppplus` for MBPP+ data; absent for MBPP, so MBPP runs keep the ids they had before MBPP+ was read. */
+  datasetFormat?: string;
+  /** sha256 of the original MBPP file joined to MBPP+ (`--original-dataset`), when one is. */
+  originalDatasetSha256?: string;
   /** The split selected ('all' for every split). */
   split: string;
   /** The selected range of records within the split (e.g. `{ start: 0, end: 974 }`), or null for all of it. */
@@ -55,6 +59,7 @@ export interface IdentityDifference {
 /** Labels for the settings whose flag is not the kebab-case of their key. */
 const FLAG_LABELS: Readonly<Record<string, string>> = {
   datasetSha256: '--dataset (sha256)',
+  originalDatasetSha256: '--original-dataset (sha256)',
   promptTemplate: '--prompt-template (text)',
 };
 
