@@ -168,7 +168,14 @@ describe('mbpp-stream build, end to end', () => {
       [2, 1, false],
       [2, 2, false],
     ]);
-    const metadata = await readJson<{ pass_at_k: Record<string, number>; pass_at_k_by_problem: Array<{ task_id: number; pass_at_k: Record<string, number> }> }>(files.metadata);
+    const metadata = await readJson<{
+      pass_at_k: Record<string, number>;
+      pass_at_k_by_problem: Array<{ task_id: number; pass_at_k: Record<string, number> }>;
+      labels: string;
+      mbpp_plus?: unknown;
+    }>(files.metadata);
+    assert.equal(metadata.labels, 'asserts');
+    assert.equal(metadata.mbpp_plus, undefined, 'no MBPP+ labels without MBPP+ records');
     assert.ok(Math.abs(metadata.pass_at_k_by_problem[0]!.pass_at_k['1']! - 1 / 3) < 1e-12);
     assert.equal(metadata.pass_at_k_by_problem[1]!.pass_at_k['1'], 0);
     assert.ok(Math.abs(metadata.pass_at_k['1']! - 1 / 6) < 1e-12);

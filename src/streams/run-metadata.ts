@@ -52,6 +52,7 @@ export function runMetadata(input: RunMetadataInput) {
     throughput: input.throughput,
   });
   const flaky = summary.flaky();
+  const mbppPlus = summary.mbppPlus(input.samples > 1);
   return {
     run_id: input.runId,
     mode: input.mode,
@@ -73,6 +74,8 @@ export function runMetadata(input: RunMetadataInput) {
     config: input.hardening,
     identity: input.identity,
     counts: { ...summary.counts(), brought_the_build_down: input.broughtTheBuildDown.length },
+    labels: summary.labels(),
+    ...(mbppPlus ? { mbpp_plus: mbppPlus } : {}),
     failed_records: input.failed.map((failed) => ({ ...failed })),
     brought_the_build_down: input.broughtTheBuildDown.map(({ task_id, sample_index }) => ({ task_id, sample_index })),
     missing_generations: input.missingTaskIds,
