@@ -70,18 +70,22 @@ async function reportHtml(datasets: string[], name: string): Promise<string> {
 const sampled = (task_id: number, n: number, correct: number, flaky = 0): SampleSpec[] =>
   Array.from({ length: n }, (_, i) => ({ task_id, sample_index: i, correct: i < correct, flaky: i < flaky, seconds: 0.5 + i / n }));
 
+/** MBPP+ labels beside the asserts: every correct sample passes the base inputs, every other one the plus inputs too. */
+const withPlusLabels = (specs: SampleSpec[]): SampleSpec[] =>
+  specs.map((spec, i) => ({ ...spec, mbppPlus: { base: spec.correct, plus: i % 2 === 0 } }));
+
 describe('HTML reports in headless Chromium', { skip }, () => {
-  it('a multi-sample dataset with splits and flaky tasks', async () => {
+  it('a multi-sample MBPP+ dataset with splits and flaky tasks', async () => {
     const dataset = path.join(tmp, 'multi.parquet');
-    await writeToolDataset(dataset, [
+    await writeToolDataset(dataset, withPlusLabels([
       ...sampled(2, 10, 3).map((s) => ({ ...s, split: 'prompt' as const })),
       ...sampled(11, 10, 0, 2),
       ...sampled(12, 10, 10),
       ...sampled(601, 10, 7).map((s) => ({ ...s, split: 'train' as const })),
-    ]);
+    ]));
     const facts = await render(await reportHtml([dataset], 'multi'));
     assert.match(facts.title, /^mbpp-stream report: .*multi\.parquet$/);
-    assert.deepEqual(facts.charts.map((c) => c.label), ['Pass rate by split', 'Tasks by number of correct samples', 'Time per record']);
+    assert.deepEqual(facts.charts.map((c) => c.label), ['Pass rate by label', 'Pass rate by split', 'Tasks by number of correct samples', 'Time per record']);
   });
 
   it("the original pipeline's dataset", async () => {
@@ -94,8 +98,8 @@ describe('HTML reports in headless Chromium', { skip }, () => {
   it('a comparison of two runs', async () => {
     const a = path.join(tmp, 'a.parquet');
     const b = path.join(tmp, 'b.parquet');
-    await writeToolDataset(a, [...sampled(11, 10, 2), ...sampled(12, 10, 8), ...sampled(13, 10, 0)]);
-    await writeToolDataset(b, [...sampled(11, 10, 9), ...sampled(12, 10, 3), ...sampled(13, 10, 6), ...sampled(14, 10, 6)]);
+    await writeToolDataset(a, withPlusLabels([...sampled(11, 10, 2), ...sampled(12, 10, 8), ...sampled(13, 10, 0)]));
+    await writeToolDataset(b, withPlusLabels([...sampled(11, 10, 9), ...sampled(12, 10, 3), ...sampled(13, 10, 6), ...sampled(14, 10, 6)]));
     const facts = await render(await reportHtml([a, b], 'comparison'));
     assert.match(facts.title, /^mbpp-stream comparison: .*a\.parquet against .*b\.parquet$/);
     assert.deepEqual(facts.charts.map((c) => c.label), ['Pass rate and pass@k, A against B', 'Tasks by outcome in A and B']);

@@ -42,7 +42,7 @@ describe('comparing two runs', () => {
     assert.equal(c.singleSample, true);
     assert.deepEqual([c.test.name, c.test.better, c.test.worse, c.test.ties], [MCNEMAR, 5, 1, 4]);
     close(c.test.pValue, 0.21875); // 2 * (C(6,0) + C(6,1)) / 2^6
-    assert.deepEqual(c.rates, [{ label: 'pass rate', a: 0.4, b: 0.8 }]); // on the shared tasks only
+    assert.deepEqual(c.rates, [{ label: 'pass rate', a: 0.4, b: 0.8, charted: true }]); // on the shared tasks only
   });
 
   it('several samples: solved by a majority of samples, the sign test on per-task pass rates, pass@k of each', () => {

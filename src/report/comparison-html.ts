@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { describeTest, RATE_HEADER, rateRows, solvedMeaning } from './comparison-text.js';
 import { escapeHtml } from './html-escape.js';
+import { describeLabels } from './label-rates.js';
 import { htmlList, htmlPage, htmlTable } from './html-page.js';
 import { flakyHtml } from './report-html.js';
 import type { RunComparison, RunSummary, TaskChange } from './run-comparison.js';
@@ -10,7 +11,7 @@ import { percent, pValue, samplesPerTask } from './text-format.js';
 /** The comparison of two runs as a self-contained HTML page with inline SVG charts. */
 export function renderComparisonHtml(comparison: RunComparison): string {
   const { a, b } = comparison;
-  const drawable = comparison.rates.filter((rate) => rate.a !== null && rate.b !== null);
+  const drawable = comparison.rates.filter((rate) => rate.charted && rate.a !== null && rate.b !== null);
   const ratesChart = groupedBarsSvg(
     drawable.map((rate) => ({ label: rate.label, fractions: [rate.a!, rate.b!] })),
     [`A: ${basename(a.source)}`, `B: ${basename(b.source)}`],
@@ -30,7 +31,7 @@ export function renderComparisonHtml(comparison: RunComparison): string {
     `<h1>MBPP run comparison</h1>
 <p>On the ${comparison.sharedTasks} tasks both runs have.</p>
 ${htmlTable(['run', 'dataset', 'model', 'samples', 'tasks only in this run (left out)'], [runRow('A', a), runRow('B', b)])}
-${limitations('A', a)}${limitations('B', b)}
+${runNotes('A', a)}${runNotes('B', b)}
 <h2>Pass rate and pass@k</h2>
 <figure>${ratesChart}</figure>
 ${htmlTable(RATE_HEADER, rateRows(comparison))}
@@ -57,8 +58,10 @@ function runRow(name: string, run: RunSummary): (string | number)[] {
   ];
 }
 
-function limitations(name: string, run: RunSummary): string {
-  return run.limitations.length ? `<p class="note">${name} lacks columns:</p>\n${htmlList(run.limitations)}\n` : '';
+/** What a run's file lacks, and what its labels are. */
+function runNotes(name: string, run: RunSummary): string {
+  const lacks = run.limitations.length ? `<p class="note">${name} lacks columns:</p>\n${htmlList(run.limitations)}\n` : '';
+  return run.labels ? `${lacks}<p class="note">${name}: ${escapeHtml(describeLabels(run.labels))}.</p>\n` : lacks;
 }
 
 /** Task ids in a paragraph where each run has one sample (hundreds fit a screen), else with each run's counts. */

@@ -1,3 +1,4 @@
+import { describeLabels } from './label-rates.js';
 import { flakyLines } from './report-text.js';
 import { MCNEMAR, type PairedTest, type RunComparison, type RunSummary, type TaskChange } from './run-comparison.js';
 import { idList, percent, pointsDifference, pValue, samplesPerTask, table } from './text-format.js';
@@ -51,6 +52,7 @@ function runLines(name: string, run: RunSummary): string[] {
   return [
     `  ${name}: ${run.source}  model: ${run.models.join(', ') || '(not recorded)'}  samples: ${samples}${left}`,
     ...run.limitations.map((limitation) => `     ${limitation}`),
+    ...(run.labels ? [`     labels: ${describeLabels(run.labels)}`] : []),
   ];
 }
 

@@ -1,5 +1,6 @@
 import { summarizeDurations, type RecordLatency } from '../monitor/run-statistics.js';
 import type { Split } from '../records.js';
+import { labelRates, type LabelRates } from './label-rates.js';
 import type { OptionalColumn, ReportDataset, ReportRow } from './report-rows.js';
 import type { RunFigures } from './run-figures.js';
 import { flakyTasks, summariseSamples, taskTallies, type FlakyTask, type SampleSummary } from './task-samples.js';
@@ -43,6 +44,8 @@ export interface DatasetReport {
   wrong: number;
   failed: number;
   passRate: number;
+  /** The headline, MBPP+ base and plus labels side by side; null for a dataset without MBPP+ labels. */
+  labels: LabelRates | null;
   /** What this dataset's columns do not let the report show, one line each (the original pipeline's lack several). */
   limitations: string[];
   /** null where the dataset has no splits. */
@@ -102,6 +105,7 @@ export function buildDatasetReport(dataset: ReportDataset, slowestCount = 10): D
     wrong: rows.length - passed - failedRows.length,
     failed: failedRows.length,
     passRate: rate(passed, rows.length),
+    labels: labelRates(rows),
     limitations: limitationsOf(dataset.absent),
     bySplit: dataset.absent.includes('split') ? null : SPLIT_ORDER.flatMap((split) => {
       const inSplit = rows.filter((row) => row.split === split);

@@ -1,5 +1,6 @@
 import type { DatasetReport } from './dataset-report.js';
 import { escapeHtml } from './html-escape.js';
+import { describeLabels, labelTable, type LabelRates } from './label-rates.js';
 import { htmlList, htmlPage, htmlTable } from './html-page.js';
 import { barChartSvg, countBarsSvg, histogramBins, histogramSvg } from './svg-charts.js';
 import type { FlakyTask, SampleSummary } from './task-samples.js';
@@ -19,6 +20,7 @@ export function renderReportHtml(report: DatasetReport): string {
 <p>${escapeHtml(report.source)} &middot; model: ${escapeHtml(report.models.join(', ') || '(not recorded)')}</p>
 <p class="headline"><strong>${percent(report.passRate)}</strong> passed: ${report.passed} of ${report.records} records;
 ${report.wrong} wrong, ${report.failed} failed after retries.</p>
+${report.labels ? labelsHtml(report.labels, report.records, report.samples !== null) : ''}
 ${limitationsHtml(report.limitations)}
 ${report.bySplit ? splitHtml(report.bySplit) : ''}
 ${report.samples ? samplesHtml(report.samples) : ''}
@@ -54,6 +56,19 @@ function runHtml(report: DatasetReport): string {
 <p>Over wall time, the run's last attempt (from ${escapeHtml(report.run.source)}).</p>
 ${htmlTable(run.header, run.rows)}
 ${sessions.rows.length > 0 ? htmlTable(sessions.header, sessions.rows) : ''}`;
+}
+
+/** The headline beside MBPP+'s base and plus labels: a bar each, and their pass@k. */
+function labelsHtml(labels: LabelRates, records: number, withPassAtK: boolean): string {
+  const chart = barChartSvg(
+    labels.rates.map((r) => ({ label: r.column, fraction: r.passRate, caption: `${percent(r.passRate)} (${r.passed}/${records})` })),
+    'Pass rate by label',
+  );
+  const { header, rows } = labelTable(labels, withPassAtK);
+  return `<h2>Labels: the headline, MBPP+ base and plus</h2>
+<p>${escapeHtml(describeLabels(labels))}.</p>
+<figure>${chart}</figure>
+${htmlTable(header, rows)}`;
 }
 
 export function limitationsHtml(limitations: readonly string[]): string {

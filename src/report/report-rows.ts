@@ -27,6 +27,11 @@ export interface ReportRow {
   error: string | null;
   /** true/false once a flaky check ran on the record; null or absent where none did. */
   flaky?: boolean | null;
+  /** Whether the record has assert-tests (an MBPP+ record may not); absent where the dataset has no `test_list`. */
+  has_asserts?: boolean;
+  /** MBPP+ labels; null or absent for a record without MBPP+ inputs, a failed one, or a dataset without them. */
+  is_correct_base?: boolean | null;
+  is_correct_plus?: boolean | null;
 }
 
 /** Columns without which the report still works, but shows less. */
@@ -48,8 +53,11 @@ export interface ReportDataset {
 const SPLITS: ReadonlySet<string> = new Set<Split>(['prompt', 'test', 'validation', 'train']);
 const STATUSES: ReadonlySet<string> = new Set<RecordStatus>(['ok', 'failed']);
 
-/** Every column the report reads: the code, prompts and problem texts of a large dataset are never loaded. */
-const READ_COLUMNS = [...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS, 'attempts', 'error', 'flaky'];
+/**
+ * Every column the report reads (`test_list` only to tell a record without asserts): the code, prompts and problem
+ * texts of a large dataset are never loaded.
+ */
+const READ_COLUMNS = [...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS, 'attempts', 'error', 'flaky', 'test_list', 'is_correct_base', 'is_correct_plus'];
 
 /** Reads a dataset file for the report; anything it cannot use is an `InputError` naming the file, row and column. */
 export async function readReportDataset(file: string): Promise<ReportDataset> {
@@ -83,6 +91,9 @@ export function toReportDataset(table: DatasetTable): ReportDataset {
       attempts: has('attempts') ? cells.integer('attempts', i) : 1,
       error: has('error') ? cells.nullable('error', i, () => cells.string('error', i)) : null,
       flaky: has('flaky') ? cells.nullable('flaky', i, () => cells.boolean('flaky', i)) : null,
+      ...(has('test_list') ? { has_asserts: cells.listLength('test_list', i) > 0 } : {}),
+      ...(has('is_correct_base') ? { is_correct_base: cells.nullable('is_correct_base', i, () => cells.boolean('is_correct_base', i)) } : {}),
+      ...(has('is_correct_plus') ? { is_correct_plus: cells.nullable('is_correct_plus', i, () => cells.boolean('is_correct_plus', i)) } : {}),
     };
     const key = recordKey(row.task_id, row.sample_index);
     const earlier = seen.get(key);
@@ -128,6 +139,12 @@ class CellReader {
     const value = this.present(column, row);
     if (typeof value === 'boolean') return value;
     throw this.mistyped(column, row, 'a boolean', value);
+  }
+
+  listLength(column: string, row: number): number {
+    const value = this.present(column, row);
+    if (Array.isArray(value)) return value.length;
+    throw this.mistyped(column, row, 'a list', value);
   }
 
   testResults(column: string, row: number): TestResult[] {

@@ -1,4 +1,5 @@
 import type { DatasetReport } from './dataset-report.js';
+import { describeLabels, labelTable, type LabelRates } from './label-rates.js';
 import type { FlakyTask, SampleSummary } from './task-samples.js';
 import { latencyTable, throughputTables } from './run-figures.js';
 import { oneLine, percent, samplesPerTask, table, taskLabel } from './text-format.js';
@@ -11,6 +12,7 @@ export function renderReportText(report: DatasetReport): string {
     `model: ${report.models.join(', ') || '(not recorded)'}`,
     `records: ${report.records}  passed: ${report.passed} (${percent(report.passRate)})  wrong: ${report.wrong}  ` +
       `failed after retries: ${report.failed}`,
+    ...(report.labels ? labelLines(report.labels, report.samples !== null) : []),
     ...limitationLines(report.limitations),
     ...(report.bySplit
       ? [
@@ -67,6 +69,12 @@ function runLines(report: DatasetReport): string[] {
     ...table(run.header, run.rows),
     ...(sessions.rows.length > 0 ? ['', ...table(sessions.header, sessions.rows)] : []),
   ];
+}
+
+/** The headline beside MBPP+'s base and plus labels. */
+function labelLines(labels: LabelRates, withPassAtK: boolean): string[] {
+  const { header, rows } = labelTable(labels, withPassAtK);
+  return ['', `labels: ${describeLabels(labels)}`, ...table(header, rows)];
 }
 
 export function limitationLines(limitations: readonly string[]): string[] {

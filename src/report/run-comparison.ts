@@ -7,7 +7,8 @@ import type { ProblemPassAtK } from '../metrics/pass-at-k.js';
 import { signTestPValue } from '../metrics/sign-test.js';
 import { limitationsOf, modelsOf } from './dataset-report.js';
 import type { OptionalColumn, ReportDataset } from './report-rows.js';
-import { flakyTasks, passAtKValues, taskTallies, type FlakyTask, type PassAtKValue } from './task-samples.js';
+import { labelRates, type LabelRates } from './label-rates.js';
+import { flakyTasks, passAtKValues, taskTallies, type FlakyTask, type LabelColumn, type PassAtKValue } from './task-samples.js';
 
 /** One run, restricted to the shared tasks. */
 export interface RunSummary {
@@ -25,6 +26,8 @@ export interface RunSummary {
   flakyTasks: FlakyTask[] | null;
   /** What this run's file lacks that the comparison would use. */
   limitations: string[];
+  /** The headline beside MBPP+'s base and plus labels; null for a run without MBPP+ labels. */
+  labels: LabelRates | null;
 }
 
 /** Samples (n) and correct samples (c) of one task in each run. */
@@ -50,13 +53,18 @@ export interface ComparedRate {
   label: string;
   a: number | null;
   b: number | null;
+  /** Drawn in the chart too: every rate but MBPP+'s pass@k, which would crowd it. */
+  charted: boolean;
 }
 
 export interface RunComparison {
   a: RunSummary;
   b: RunSummary;
   sharedTasks: number;
-  /** The pass rate, then pass@k where either run has more than one sample per task. */
+  /**
+   * The pass rate, then pass@k where either run has more than one sample per task; then the same of MBPP+'s base and
+   * plus labels where either run has them.
+   */
   rates: ComparedRate[];
   /** Whether both runs have exactly one sample of every shared task. */
   singleSample: boolean;
@@ -124,12 +132,21 @@ export function compareRuns(a: ReportDataset, b: ReportDataset): RunComparison {
 }
 
 function comparedRates(a: RunSummary, b: RunSummary): ComparedRate[] {
-  const rates: ComparedRate[] = [{ label: 'pass rate', a: a.passRate, b: b.passRate }];
   // With one sample per task in both runs, pass@1 is the pass rate again.
-  if (a.maxSamples === 1 && b.maxSamples === 1) return rates;
-  const ks = [...new Set([...a.passAtK, ...b.passAtK].map((p) => p.k))].sort((x, y) => x - y);
-  const at = (run: RunSummary, k: number) => run.passAtK.find((p) => p.k === k)?.value ?? null;
-  return [...rates, ...ks.map((k) => ({ label: `pass@${k}`, a: at(a, k), b: at(b, k) }))];
+  const withPassAtK = !(a.maxSamples === 1 && b.maxSamples === 1);
+  const ratesOf = (name: string, of: (run: RunSummary) => { passRate: number; passAtK: PassAtKValue[] } | null, charted: boolean) => {
+    const [inA, inB] = [of(a), of(b)];
+    const ks = withPassAtK ? [...new Set([...(inA?.passAtK ?? []), ...(inB?.passAtK ?? [])].map((p) => p.k))].sort((x, y) => x - y) : [];
+    const at = (rates: typeof inA, k: number) => rates?.passAtK.find((p) => p.k === k)?.value ?? null;
+    return [
+      { label: `${name}pass rate`, a: inA?.passRate ?? null, b: inB?.passRate ?? null, charted: true },
+      ...ks.map((k) => ({ label: `${name}pass@${k}`, a: at(inA, k), b: at(inB, k), charted })),
+    ];
+  };
+  const headline = ratesOf('', (run) => run, true);
+  if (a.labels === null && b.labels === null) return headline;
+  const label = (column: LabelColumn) => (run: RunSummary) => run.labels?.rates.find((rate) => rate.column === column) ?? null;
+  return [...headline, ...ratesOf('base ', label('is_correct_base'), false), ...ratesOf('plus ', label('is_correct_plus'), false)];
 }
 
 function summarise(dataset: ReportDataset, shared: ReadonlySet<number>, onlyHere: number, tallies: readonly ProblemPassAtK[]): RunSummary {
@@ -148,5 +165,6 @@ function summarise(dataset: ReportDataset, shared: ReadonlySet<number>, onlyHere
     passAtK: passAtKValues(tallies),
     flakyTasks: flakyTasks(rows),
     limitations: limitationsOf(dataset.absent.filter((column) => COMPARED_COLUMNS.has(column))),
+    labels: labelRates(rows),
   };
 }

@@ -26,9 +26,18 @@ export interface FlakyTask {
   samples: number;
 }
 
-/** Samples (n) and correct samples (c) per task, by task_id. A record that failed after retries is not correct. */
-export function taskTallies(rows: readonly ReportRow[]): ProblemPassAtK[] {
-  return passAtKByProblem(rows.map((row) => ({ task_id: row.task_id, is_correct: row.status === 'ok' && row.is_correct })));
+/** A label's column: the headline, or MBPP+'s base or plus. */
+export type LabelColumn = 'is_correct' | 'is_correct_base' | 'is_correct_plus';
+
+/** Whether a row passes on a label: a record that failed after retries passes on none. */
+export function correctOn(column: LabelColumn): (row: ReportRow) => boolean {
+  return (row) => row.status === 'ok' && row[column] === true;
+}
+
+/** Samples (n) and correct samples (c) per task, by task_id, on the label `column` (the headline by default). */
+export function taskTallies(rows: readonly ReportRow[], column: LabelColumn = 'is_correct'): ProblemPassAtK[] {
+  const correct = correctOn(column);
+  return passAtKByProblem(rows.map((row) => ({ task_id: row.task_id, is_correct: correct(row) })));
 }
 
 export function passAtKValues(tallies: readonly ProblemPassAtK[]): PassAtKValue[] {

@@ -12,6 +12,7 @@ import { NO_PLUS_COLUMNS } from '../../src/streams/result-rows.js';
 
 const pass: TestResult = { passed: true, error_type: null, message: null };
 const assertionFailure: TestResult = { passed: false, error_type: 'AssertionError', message: 'assert f(2) == 2' };
+const skipped: TestResult = { passed: false, error_type: 'Skipped', message: null };
 
 export interface SampleSpec {
   task_id: number;
@@ -22,6 +23,29 @@ export interface SampleSpec {
   seconds?: number;
   /** The flaky check's verdict; leave out for no check. */
   flaky?: boolean | null;
+  /**
+   * MBPP+ labels, for an MBPP+ record; `asserts: false` for one without the original asserts (then `correct`, the
+   * headline, should be `plus`).
+   */
+  mbppPlus?: { base: boolean; plus: boolean; asserts?: boolean };
+}
+
+/** The MBPP+ columns of a judged record: three base inputs, four plus inputs, the first failing one's line. */
+function plusColumns({ base, plus }: { base: boolean; plus: boolean }): Partial<GenerationResult> {
+  const baseResults = base ? [pass, pass, pass] : [pass, assertionFailure, skipped];
+  const plusResults = plus ? [pass, pass, pass, pass] : [pass, pass, assertionFailure, skipped];
+  return {
+    is_correct_base: base,
+    is_correct_plus: base && plus,
+    base_passed: baseResults.filter((r) => r.passed).length,
+    base_total: 3,
+    plus_passed: plusResults.filter((r) => r.passed).length,
+    plus_total: 4,
+    base_test_results: baseResults,
+    plus_test_results: plusResults,
+    base_first_failure: base ? null : 'input 1: AssertionError: assert f(2) == 2',
+    plus_first_failure: plus ? null : 'input 2: AssertionError: assert f(2) == 2',
+  };
 }
 
 /** A full dataset row of this tool; only what the report reads varies. */
@@ -34,7 +58,7 @@ export function sampleRow(spec: SampleSpec): GenerationResult {
     split: spec.split ?? 'test',
     text: `Write a function for problem ${spec.task_id}.`,
     reference_code: 'def f(x):\n    return x',
-    test_list: ['assert f(1) == 1', 'assert f(2) == 2', 'assert f(3) == 3'],
+    test_list: spec.mbppPlus?.asserts === false ? [] : ['assert f(1) == 1', 'assert f(2) == 2', 'assert f(3) == 3'],
     test_setup_code: '',
     prompt: `problem ${spec.task_id}`,
     model: spec.model ?? 'tiny-llama',
@@ -59,6 +83,7 @@ export function sampleRow(spec: SampleSpec): GenerationResult {
     flaky: spec.flaky ?? null,
     flaky_check: null,
     ...NO_PLUS_COLUMNS,
+    ...(spec.mbppPlus ? plusColumns(spec.mbppPlus) : {}),
   };
 }
 
