@@ -11,6 +11,8 @@ export { createExecutor, type ExecutorOptions, type SandboxExecutor } from './sa
 export * from './operators/index.js';
 export * from './metrics/pass-at-k.js';
 export * from './io/mbpp-source.js';
+export * from './io/mbppplus-source.js';
+export * from './io/dataset-format.js';
 export * from './io/dataset-location.js';
 export * from './io/generations-source.js';
 export * from './io/output-layout.js';

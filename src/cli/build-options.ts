@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import type { DatasetFormatChoice } from '../io/dataset-format.js';
+import { DATASET_FORMAT_CHOICES, type DatasetFormatChoice } from '../io/dataset-format.js';
 
 /** The flags `build`, `evaluate` and `retry-failed` share: what to run, on what, where the results go. */
 export interface BuildArgs {
@@ -68,7 +68,7 @@ export function withBuildOptions<T>(y: Argv<T>): Argv<T & BuildArgs> {
     })
     .option('dataset', { type: 'string', describe: 'MBPP JSONL or Parquet, or MBPP+ JSONL (else $MBPP_STREAM_DATASET, then the cache)' })
     .option('dataset-format', {
-      choices: ['auto', 'mbpp', 'mbppplus'] as const,
+      choices: DATASET_FORMAT_CHOICES,
       default: 'auto' as const,
       describe: 'What --dataset holds; auto: MBPP+ when its first task_id is "Mbpp/N" with base_input, else MBPP',
     })

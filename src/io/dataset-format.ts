@@ -11,9 +11,10 @@ import { joinOriginal, loadMbppPlus, MBPPPLUS_TASK_ID } from './mbppplus-source.
 import { objectFields, parseValue, PythonJsonSyntaxError } from './python-json.js';
 import { hasParquetMagic, jsonlLines } from './table-rows.js';
 
-export const DATASET_FORMATS = ['mbpp', 'mbppplus'] as const;
-export type DatasetFormat = (typeof DATASET_FORMATS)[number];
-export type DatasetFormatChoice = 'auto' | DatasetFormat;
+/** `--dataset-format`'s choices. */
+export const DATASET_FORMAT_CHOICES = ['auto', 'mbpp', 'mbppplus'] as const;
+export type DatasetFormatChoice = (typeof DATASET_FORMAT_CHOICES)[number];
+export type DatasetFormat = Exclude<DatasetFormatChoice, 'auto'>;
 
 export interface LoadedDataset extends LoadedMbpp {
   datasetFormat: DatasetFormat;
