@@ -37,7 +37,7 @@ describe('MBPP+ datasets in the CLI', () => {
   it('detected without a flag: each problem is prompted with its MBPP+ prompt, verbatim; the identity says MBPP+', async () => {
     const { records } = await loadMbppPlus(PLUS_SAMPLE);
     const { rows, metadata } = await build(join(dir, 'plain'), []);
-    assert.deepEqual(rows.map((row) => row.task_id), [2, 4, 6, 9]);
+    assert.deepEqual(rows.map((row) => row.task_id), [4, 6, 9, 10]);
     rows.forEach((row, index) => {
       const record = records[index];
       assert.equal(row.prompt, record?.plus?.prompt);
@@ -53,8 +53,8 @@ describe('MBPP+ datasets in the CLI', () => {
   it('--prompt-template: {text} is the statement and {tests} the MBPP+ prompt\'s assert', async () => {
     const template = join(dir, 'template.txt');
     await writeFile(template, 'Task: {text}\nExample: {tests}\n');
-    const { rows } = await build(join(dir, 'templated'), ['--prompt-template', template, '--end', '0']);
-    assert.equal(rows[0]?.prompt, "Task: Write a function to count the vowels in a string, ignoring case.\nExample: assert count_vowels('Hello World') == 3\n");
+    const { rows } = await build(join(dir, 'templated'), ['--prompt-template', template, '--split', 'prompt', '--start', '3']);
+    assert.equal(rows[0]?.prompt, "Task: Write a function to convert a snake_case identifier to camelCase.\nExample: assert snake_to_camel('read_file_name') == 'readFileName'\n");
   });
 
   it('--original-dataset: the original text, code and asserts with the thesis prompt; a run of its own, not the plain one resumed', async () => {
@@ -78,7 +78,7 @@ describe('MBPP+ datasets in the CLI', () => {
   it('evaluate: an EvalPlus "completion" runs after the MBPP+ prompt, no extraction; "solution" and integer-id rows as before', async () => {
     const generations = join(dir, 'evalplus-completions.jsonl');
     const lines = [
-      { task_id: 'Mbpp/2', completion: "def count_vowels(s):\n    return sum(ch in 'aeiou' for ch in s.lower())\n" },
+      { task_id: 'Mbpp/10', completion: "def snake_to_camel(name):\n    return name.split('_')[0] + ''.join(p.title() for p in name.split('_')[1:])\n" },
       { task_id: 'Mbpp/6', solution: 'def triangular(n):\n    return n * (n + 1) // 2\n' },
       { task_id: 9, completion: 'Here it is:\n```python\ndef gcd_of(a, b):\n    return a if b == 0 else gcd_of(b, a % b)\n```' },
     ];
@@ -89,8 +89,8 @@ describe('MBPP+ datasets in the CLI', () => {
     const rows = await readRowsIndependently((await latestDataset(out)).parquet);
     const { records } = await loadMbppPlus(PLUS_SAMPLE);
     const byTask = new Map(rows.map((row) => [row.task_id, row]));
-    assert.equal(byTask.get(2)?.generated_code, `${records[0]?.plus?.prompt}${lines[0]?.completion}`);
-    assert.equal(byTask.get(2)?.raw_completion, lines[0]?.completion);
+    assert.equal(byTask.get(10)?.generated_code, `${records[3]?.plus?.prompt}${lines[0]?.completion}`);
+    assert.equal(byTask.get(10)?.raw_completion, lines[0]?.completion);
     assert.equal(byTask.get(6)?.generated_code, lines[1]?.solution);
     assert.equal(byTask.get(9)?.generated_code, 'def gcd_of(a, b):\n    return a if b == 0 else gcd_of(b, a % b)');
   });
@@ -128,16 +128,16 @@ describe('MBPP+ datasets in the CLI', () => {
     it('--original-dataset with an MBPP dataset, or lacking an MBPP+ task', async () => {
       await expectRefused(['--dataset', MBPP_SAMPLE, '--original-dataset', MBPP_SAMPLE], /--original-dataset joins the original MBPP to an MBPP\+ dataset/);
       const partial = join(dir, 'partial-original.jsonl');
-      await writeFile(partial, (await readFile(MBPP_SAMPLE, 'utf8')).split('\n').slice(0, 4).join('\n'));
-      await expectRefused(['--dataset', PLUS_SAMPLE, '--original-dataset', partial], /partial-original\.jsonl: lacks 2 of the MBPP\+ tasks \(Mbpp\/6, Mbpp\/9\)$/);
+      await writeFile(partial, (await readFile(MBPP_SAMPLE, 'utf8')).split('\n').slice(0, 6).join('\n'));
+      await expectRefused(['--dataset', PLUS_SAMPLE, '--original-dataset', partial], /partial-original\.jsonl: lacks 2 of the MBPP\+ tasks \(Mbpp\/9, Mbpp\/10\)$/);
     });
 
     it('a bad MBPP+ line names the file, line and field', async () => {
       const lines = (await readFile(PLUS_SAMPLE, 'utf8')).trim().split('\n');
-      lines[2] = lines[2]!.replace('"entry_point": "triangular"', '"entry_point": "tri angular"');
+      lines[1] = lines[1]!.replace('"entry_point": "triangular"', '"entry_point": "tri angular"');
       const path = join(dir, 'bad-entry-point.jsonl');
       await writeFile(path, `${lines.join('\n')}\n`);
-      await expectRefused(['--dataset', path], /bad-entry-point\.jsonl, line 3: field "entry_point" must be a Python identifier/);
+      await expectRefused(['--dataset', path], /bad-entry-point\.jsonl, line 2: field "entry_point" must be a Python identifier/);
     });
   });
 });

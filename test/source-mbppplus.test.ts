@@ -60,17 +60,17 @@ describe('loadMbppPlus', () => {
     const loaded = await loadMbppPlus(PLUS_SAMPLE);
     assert.equal(loaded.format, 'jsonl');
     assert.equal(loaded.sha256, sha256Hex(await readFile(PLUS_SAMPLE)));
-    assert.deepEqual(loaded.records.map((record) => record.task_id), [2, 4, 6, 9]);
-    const [two, four, six, nine] = loaded.records;
-    assert.equal(two?.text, 'Write a function to count the vowels in a string, ignoring case.');
-    assert.equal(two?.code, `${two?.plus?.prompt}${two?.plus?.canonical_solution}`);
-    assert.deepEqual([two?.test_list, two?.test_setup_code, two?.challenge_test_list], [[], '', []]);
+    assert.deepEqual(loaded.records.map((record) => record.task_id), [4, 6, 9, 10]);
+    const [four, six, nine, ten] = loaded.records;
+    assert.equal(ten?.text, 'Write a function to convert a snake_case identifier to camelCase.');
+    assert.equal(ten?.code, `${ten?.plus?.prompt}${ten?.plus?.canonical_solution}`);
+    assert.deepEqual([ten?.test_list, ten?.test_setup_code, ten?.challenge_test_list], [[], '', []]);
     assert.deepEqual(
-      { ...two?.plus, base_input: undefined, plus_input: undefined, prompt: undefined, canonical_solution: undefined },
-      { evalplus_id: 'Mbpp/2', entry_point: 'count_vowels', base_count: 3, plus_count: 3, atol: 0, base_input: undefined, plus_input: undefined, prompt: undefined, canonical_solution: undefined },
+      { ...ten?.plus, base_input: undefined, plus_input: undefined, prompt: undefined, canonical_solution: undefined },
+      { evalplus_id: 'Mbpp/10', entry_point: 'snake_to_camel', base_count: 3, plus_count: 3, atol: 0, base_input: undefined, plus_input: undefined, prompt: undefined, canonical_solution: undefined },
     );
     // Strings holding brackets, quotes and the words NaN/Infinity are one input each.
-    assert.equal(JSON.parse(two?.plus?.plus_input ?? '')[1][0], 'NaN [Infinity] {"x": \'y\'} \\ ]');
+    assert.equal(JSON.parse(ten?.plus?.plus_input ?? '')[1][0], 'NaN_[Infinity]_{"x": \'y\'}_\\_]');
     assert.equal(four?.plus?.atol, 0.0001);
     assert.equal(four?.plus?.plus_input, '[[[-Infinity, Infinity, 3]], [[1.5, 2.5]]]');
     assert.equal(six?.plus?.plus_input, '[[0], [10000000000000000000000], [-9999999999999999999999]]');
@@ -79,7 +79,7 @@ describe('loadMbppPlus', () => {
 
   test('records select by split and range as MBPP does', async () => {
     const { records } = await loadMbppPlus(PLUS_SAMPLE);
-    assert.deepEqual(selectRecords(records, { split: 'prompt', start: 1, end: 2 }).map((record) => record.task_id), [4, 6]);
+    assert.deepEqual(selectRecords(records, { split: 'prompt', start: 1, end: 2 }).map((record) => record.task_id), [6, 9]);
   });
 
   const fieldCases: [string, Record<string, string | undefined>, RegExp][] = [
@@ -183,10 +183,10 @@ describe('--original-dataset', () => {
   });
 
   test('an MBPP+ task the original lacks is refused, listing it', async () => {
-    const original = await jsonlFile([(await readFile(MBPP_SAMPLE, 'utf8')).split('\n')[1] ?? '']);
+    const original = await jsonlFile([(await readFile(MBPP_SAMPLE, 'utf8')).split('\n')[3] ?? '']);
     assert.match(
       await inputError(loadDataset(PLUS_SAMPLE, { original })),
-      /^--original-dataset .*: lacks 3 of the MBPP\+ tasks \(Mbpp\/4, Mbpp\/6, Mbpp\/9\)$/,
+      /^--original-dataset .*: lacks 3 of the MBPP\+ tasks \(Mbpp\/6, Mbpp\/9, Mbpp\/10\)$/,
     );
   });
 
