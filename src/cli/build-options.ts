@@ -47,6 +47,7 @@ export interface BuildArgs {
   python?: string;
   hashSeed: number;
   flakyCheck: number;
+  testDetails: boolean;
   cpuLimitFloor?: number;
   cpuLimitFactor?: number;
   allowUncontained: boolean;
@@ -153,6 +154,11 @@ export function withBuildOptions<T>(y: Argv<T>): Argv<T & BuildArgs> {
       type: 'number',
       default: 1,
       describe: 'Judge each program under K hash seeds; K >= 2 adds the flaky and flaky_check columns',
+    })
+    .option('test-details', {
+      type: 'boolean',
+      default: false,
+      describe: "MBPP+: judge every input (EvalPlus's --test_details); by default a suite's first failing input ends it",
     })
     .option('allow-uncontained', {
       type: 'boolean',

@@ -32,6 +32,8 @@ export function runIdentityOf(
     seed: args.seed ?? null,
     stop: args.stop ?? [],
   };
+  // MBPP+ judging in detail gives other per-input verdicts than fast_check; MBPP runs keep their ids.
+  if (dataset.datasetFormat === 'mbppplus' && args.testDetails) generation.testDetails = true;
   if (args.backend === 'openai') generation.chat = args.chat;
   if (typeof described.generations_sha256 === 'string') generation.generations = described.generations_sha256;
   // Captured activations are part of the output: a run resumed with other capture flags would mix files.

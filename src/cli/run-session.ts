@@ -34,7 +34,8 @@ import { RunFailure } from './run-failure.js';
 import { RunActivations } from './run-activations.js';
 import type { RunInputs } from './run-inputs.js';
 import { runIdentityOf } from './run-identity-of.js';
-import { timeLimitPolicyOf, timeLimitsOf } from './time-limits-of.js';
+import type { PlusJudging } from '../sandbox/plus-judging.js';
+import { plusJudgingOf, timeLimitPolicyOf, timeLimitsOf } from './time-limits-of.js';
 import { promptsToDo } from './run-work.js';
 
 export type BuildMode = 'build' | 'evaluate' | 'retry-failed';
@@ -96,6 +97,8 @@ interface OpenedRun {
   opened: OpenedBackend;
   executor: SandboxExecutor;
   timeLimits: TaskTimeLimits;
+  /** How MBPP+ records are judged; undefined when the run has none. */
+  plusJudging: PlusJudging | undefined;
   store: RunStore;
   /** --capture-activations: the run's activation store. */
   activations: RunActivations | undefined;
@@ -203,7 +206,8 @@ export class RunSession {
       );
       if (store.opening.resumed || store.opening.warnings.length > 0) logger.logger.info({ event: 'resume' }, store.opening.summary);
       const timeLimits = await timeLimitsOf(plan.inputs, executor, logger);
-      return new RunSession(plan, { opened, executor, timeLimits, store, activations, logger, failure, versions, notices }, held);
+      const plusJudging = await plusJudgingOf(plan.inputs, executor, logger);
+      return new RunSession(plan, { opened, executor, timeLimits, plusJudging, store, activations, logger, failure, versions, notices }, held);
     } catch (error) {
       await release(held);
       throw error;
@@ -364,6 +368,7 @@ export class RunSession {
               challengeTests: args.challengeTests,
               flakySeeds: flakyCheckSeeds(args.hashSeed, args.flakyCheck),
               cpuLimits: (record) => this.run.timeLimits.for(record, args.challengeTests),
+              plusSuites: (record) => this.run.plusJudging?.suitesFor(record),
               memoryCleanup: opened.memoryCleanup,
               enterSandbox: (generated) => {
                 try {
@@ -469,7 +474,10 @@ export class RunSession {
         samples: work.samplesPerProblem,
         backend: opened.backend,
         executor,
-        timeLimits: this.run.timeLimits.describe(work.records, args.challengeTests),
+        timeLimits: {
+          ...this.run.timeLimits.describe(work.records, args.challengeTests),
+          ...(this.run.plusJudging ? { mbpp_plus: this.run.plusJudging.describe() } : {}),
+        },
         hardening,
         template,
         summary,

@@ -1,6 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { HardeningConfig } from '../config.js';
 import { defaultCacheDir } from '../io/dataset-location.js';
 import type { RunLogger } from '../monitor/run-logger.js';
+import { loadPlusGroundTruth } from '../sandbox/plus-ground-truth.js';
+import { PlusJudging } from '../sandbox/plus-judging.js';
 import { loadReferenceTimings } from '../sandbox/reference-timings.js';
 import type { SandboxExecutor } from '../sandbox/sandbox-executor.js';
 import { TaskTimeLimits, type TimeLimitPolicy } from '../sandbox/time-limits.js';
@@ -13,9 +16,11 @@ export function timeLimitPolicyOf(hardening: HardeningConfig, fallbackSeconds: n
 
 /** The run's per-test CPU limits, from the reference solutions' CPU times (timed once per dataset and interpreter). */
 export async function timeLimitsOf(inputs: RunInputs, executor: SandboxExecutor, logger: RunLogger): Promise<TaskTimeLimits> {
+  // Joined to MBPP+, the asserts and reference solutions are the original file's: time them under both files' names.
+  const original = inputs.dataset.original;
   const loaded = await loadReferenceTimings({
     cacheDir: defaultCacheDir(),
-    datasetSha256: inputs.location.sha256,
+    datasetSha256: original ? createHash('sha256').update(`${inputs.location.sha256}+${original.sha256}`).digest('hex') : inputs.location.sha256,
     python: executor.python,
     records: inputs.work.records,
     executor,
@@ -24,4 +29,27 @@ export async function timeLimitsOf(inputs: RunInputs, executor: SandboxExecutor,
   });
   if (loaded.cacheError) logger.logger.warn({ event: 'reference-timings' }, `reference timings not cached: ${loaded.cacheError}`);
   return new TaskTimeLimits(timeLimitPolicyOf(inputs.hardening, executor.limits.cpuSeconds), loaded.timings, loaded.file);
+}
+
+/**
+ * How the run judges its MBPP+ records (undefined when it has none): the canonical solutions' outputs and CPU times,
+ * recorded once per dataset and interpreter, set the expected values and per-input limits.
+ */
+export async function plusJudgingOf(inputs: RunInputs, executor: SandboxExecutor, logger: RunLogger): Promise<PlusJudging | undefined> {
+  if (!inputs.work.records.some((record) => record.plus)) return undefined;
+  const loaded = await loadPlusGroundTruth({
+    cacheDir: defaultCacheDir(),
+    datasetSha256: inputs.location.sha256,
+    python: executor.python,
+    records: inputs.work.records,
+    executor,
+    onRecord: (tasks) =>
+      logger.logger.info(
+        { event: 'mbppplus-ground-truth', tasks },
+        `running ${tasks} MBPP+ canonical solutions on their inputs for the expected outputs (once per dataset and interpreter)`,
+      ),
+  });
+  if (loaded.cacheError) logger.logger.warn({ event: 'mbppplus-ground-truth' }, `MBPP+ ground truth not cached: ${loaded.cacheError}`);
+  const policy = timeLimitPolicyOf(inputs.hardening, executor.limits.cpuSeconds);
+  return new PlusJudging(loaded.truth, policy, !inputs.args.testDetails, loaded.file);
 }

@@ -21,6 +21,20 @@ export interface CallSuite {
   stopAtFirstFailure: boolean;
   /** CPU seconds the whole suite may use (EvalPlus caps a task at 60 s); the input running past it times out. */
   totalCpuSeconds?: number;
+  /** Address space the program may use, when more than the sandbox's own limit (EvalPlus gives 4 GiB). */
+  memoryMb?: number;
+}
+
+/** One MBPP+ suite to judge, with each input's CPU limit. */
+export interface JudgedSuite {
+  calls: CallSuite;
+  cpuLimits: number[];
+}
+
+/** A problem's two MBPP+ suites, judged as two programs (as EvalPlus does: base, then plus). */
+export interface PlusSuites {
+  base: JudgedSuite;
+  plus: JudgedSuite;
 }
 
 /** A program to judge: the generated code, the problem's setup code, and its assert-tests. */
@@ -31,6 +45,8 @@ export interface ExecutionRequest {
   tests: string[];
   /** Judge (or record) MBPP+ inputs instead of tests: one verdict per input. */
   calls?: CallSuite;
+  /** Judge the program's MBPP+ suites too (with `withPlusSuites`): the outcome gets `plusResults`. */
+  plusSuites?: PlusSuites;
   /** Judged separately, only when given (`--challenge-tests`). */
   challengeTests?: string[];
   /** Whole CPU seconds each test (then each challenge test) may use; the executor's `cpuSeconds` when absent. */

@@ -143,7 +143,8 @@ function killedReply(job: WorkerJob, error: Error): WorkerReply {
     error_type: 'Killed',
     message: `the program killed its sandbox worker, on a fresh worker again (${error.message.slice(0, 200)})`,
   });
-  return { tests: job.tests.map(verdict), challenge: job.challengeTests?.map(verdict) ?? null, cpu: [] };
+  const tests = job.calls ? Array.from({ length: job.calls.count }, verdict) : job.tests.map(verdict);
+  return { tests, challenge: job.challengeTests?.map(verdict) ?? null, cpu: [] };
 }
 
 /**
@@ -175,9 +176,10 @@ class WorkerPool {
     const job: WorkerJob = {
       code: request.code,
       setup: request.setupCode,
-      tests: request.tests,
-      challengeTests: request.challengeTests ?? null,
+      tests: request.calls ? [] : request.tests,
+      challengeTests: request.calls ? null : (request.challengeTests ?? null),
       ...(request.cpuLimits ? { cpuLimits: request.cpuLimits } : {}),
+      ...(request.calls ? { calls: request.calls } : {}),
     };
     const seed = request.hashSeed ?? this.hashSeed;
     const started = performance.now();
@@ -187,6 +189,7 @@ class WorkerPool {
         testResults: reply.tests,
         testCpuSeconds: reply.cpu,
         executionTime: (performance.now() - started) / 1000,
+        ...(reply.outputs ? { outputs: reply.outputs } : {}),
       };
       if (reply.challenge) outcome.challengeResults = reply.challenge;
       return outcome;

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { TestResult } from '../records.js';
+import type { CallSuite } from './executor.js';
 
 /**
  * One program for the worker: one sandboxed child runs the program once and its tests in order (then
@@ -13,6 +14,8 @@ export interface WorkerJob {
   challengeTests: string[] | null;
   /** Whole CPU seconds each test (then each challenge test) may use; the worker's default when absent. */
   cpuLimits?: number[];
+  /** MBPP+ inputs to call the program on instead of running `tests`. */
+  calls?: CallSuite;
 }
 
 export interface WorkerReply {
@@ -20,6 +23,8 @@ export interface WorkerReply {
   challenge: TestResult[] | null;
   /** CPU seconds each test (then each challenge test) took; null where it did not report (it died). */
   cpu: (number | null)[];
+  /** A recording call suite's outputs (base64 pickles; null where the call did not return). */
+  outputs?: (string | null)[];
 }
 
 /** What a worker says when it is ready: how judged code is kept from other processes. */
@@ -137,7 +142,7 @@ export class WorkerProcess {
 
   private onReply(line: string): void {
     const pending = this.pending;
-    let reply: { id?: number; cancelled?: boolean; tests?: TestResult[]; challenge?: TestResult[] | null; cpu?: (number | null)[] };
+    let reply: Partial<WorkerReply> & { id?: number; cancelled?: boolean; error?: string };
     try {
       reply = JSON.parse(line);
     } catch {
@@ -145,8 +150,16 @@ export class WorkerProcess {
     }
     if (!pending || reply.id !== pending.id) return;
     this.pending = undefined;
-    if (reply.cancelled || !reply.tests) pending.reject(new Error('sandbox job cancelled'));
-    else pending.resolve({ tests: reply.tests, challenge: reply.challenge ?? null, cpu: reply.cpu ?? [] });
+    if (reply.error !== undefined) pending.reject(new Error(`sandbox worker: ${reply.error}`));
+    else if (reply.cancelled || !reply.tests) pending.reject(new Error('sandbox job cancelled'));
+    else {
+      pending.resolve({
+        tests: reply.tests,
+        challenge: reply.challenge ?? null,
+        cpu: reply.cpu ?? [],
+        ...(reply.outputs ? { outputs: reply.outputs } : {}),
+      });
+    }
   }
 
   /** Ends the worker: closing stdin makes it stop its current test and exit; SIGKILL if it lingers. */

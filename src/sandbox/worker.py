@@ -15,6 +15,11 @@
 #
 # Challenge tests run after the tests, in the same batch.
 #
+# MBPP+ (EvalPlus) suites run the same way, a call per input in place of a test: the child calls the
+# program's entry point on a deep copy of each input and compares the output with the canonical
+# solution's by EvalPlus's rules (or, recording the ground truth, sends the output back pickled).
+# With stopAtFirstFailure (EvalPlus's fast_check) the first failing input ends the suite.
+#
 # When the child dies or is killed mid-batch (CPU limit, wall cap, exit, abort, segfault, a signal,
 # closed descriptors...), the test that was running gets the verdict that its death means (Timeout,
 # Killed, OutOfMemory...), the tests already reported keep theirs, the whole process tree is killed,
@@ -37,6 +42,7 @@
 # Protocol with the Node side: one JSON config in argv[1]; then JSON lines on stdin (jobs, or
 # {"cancel": id} while a job runs) and JSON lines on stdout (a ready line, then one reply per job).
 # With {"probe": true} in the config it prints one JSON line about the judge and exits.
+import base64
 import builtins
 import ctypes
 import errno
@@ -55,8 +61,9 @@ import time
 # Warm the modules MBPP and generated programs import, so forked children find them loaded (and so
 # they import even where the sandbox uid cannot read the interpreter's own files).
 import abc, array, bisect, calendar, cmath, collections, collections.abc  # noqa: E401,F401
+import hashlib, zlib  # noqa: E401
 import contextlib, copy, dataclasses, datetime, decimal, difflib, enum, fractions, functools  # noqa: E401,F401
-import heapq, io, itertools, math, numbers, operator, queue, random, re, statistics  # noqa: E401,F401
+import heapq, io, itertools, math, numbers, operator, pickle, queue, random, re, statistics  # noqa: E401,F401
 import string, struct, textwrap, time, types, typing, unicodedata, weakref  # noqa: E401,F401
 
 del sys.path[0]  # the worker's own dir: judged code must not import from it
@@ -243,16 +250,29 @@ class Verdict:
         self.cpu_limit = LIMITS["cpuSeconds"]  # the test's own limit, for the message
         self.wall_exceeded = False
         self.cpu_exceeded = False  # the worker killed it once its CPU time passed the test's limit
+        self.suite_cpu = None  # the suite's CPU budget, when that ran out rather than the test's limit
         self.cancelled = False
         self.output_tail = b""
+
+
+# A recording suite's output lines carry pickled outputs: allow them to be long.
+RESULT_LINE_BYTES, OUTPUT_LINE_BYTES = 1 << 16, 1 << 28
 
 
 class Batch:
     """What the worker learned about one child running tests start.. of a program."""
 
-    def __init__(self, start, limits):
+    def __init__(self, start, suite, cpu_cap):
+        limits = suite.limits
         self.start = start
         self.limits = limits  # CPU seconds per test
+        self.stop_at_failure = suite.stop_at_failure
+        self.failed = False  # a test (input) has reported a failure
+        self.cpu_cap = cpu_cap  # the child's CPU seconds at which the suite's whole budget is spent (None: no cap)
+        self.total_cpu = suite.total_cpu
+        self.suite_cap_exceeded = False
+        self.outputs = {}  # input index -> base64 pickle, when recording
+        self.max_line = OUTPUT_LINE_BYTES if suite.recording else RESULT_LINE_BYTES
         self.next = start  # first test without a verdict
         self.loaded = False
         self.program = None  # [error_type, message] when the program or setup raised
@@ -267,21 +287,30 @@ class Batch:
         self.cpu_exceeded = False  # the worker killed it once its CPU time passed the test's limit
         self.cancelled = False
         self.output_tail = b""
-        self.pending = b""
+        self.pending = []  # the unterminated line's chunks (joined once it ends: lines may be long)
+        self.pending_bytes = 0
         self.message_for = None  # the report an 'M' line completes
         self.clear = None  # set when the child is left for the caller to clear away (every test reported)
 
     def complete(self, count):
-        """Every test has reported, the last failure's message included: nothing more to wait for."""
-        return self.next == count and self.message_for is None
+        """Every test has reported (or, stopping at the first failure, one failed), the last failure's
+        message included: nothing more to wait for."""
+        return (self.next == count or (self.stop_at_failure and self.failed)) and self.message_for is None
 
     def feed(self, data, tag):
         """Parses complete result lines; lines without this child's nonce are ignored. Returns
         True when a test started or reported (the wall-clock deadline restarts)."""
-        self.pending += data
+        if b"\n" not in data:
+            self.pending.append(data)
+            self.pending_bytes += len(data)
+            if self.pending_bytes > self.max_line:
+                self.pending, self.pending_bytes = [], 0
+            return False
+        lines = (b"".join(self.pending) + data).split(b"\n")
+        tail = lines.pop()
+        self.pending, self.pending_bytes = [tail], len(tail)
         progressed = False
-        while b"\n" in self.pending:
-            line, self.pending = self.pending.split(b"\n", 1)
+        for line in lines:
             text = line.decode("ascii", "replace")
             if not text.startswith(tag):
                 continue
@@ -290,8 +319,6 @@ class Batch:
                 progressed |= self.line(fields)
             except (IndexError, ValueError):
                 pass
-        if len(self.pending) > 65536:
-            self.pending = b""
         return progressed
 
     def line(self, fields):
@@ -310,12 +337,15 @@ class Batch:
             return True
         elif kind == "V" and self.running == self.next and int(fields[1]) == self.next:
             entry = [None if fields[2] == "-" else decode_field(fields[2]), None]
+            self.failed |= entry[0] is not None
             self.reported[self.next] = entry
             if len(fields) > 3:
                 self.cpu[self.next] = float(fields[3])
             self.message_for = entry if entry[0] is not None else None  # only a failure's message follows
             self.next += 1
             return True
+        elif kind == "O" and self.running == self.next and int(fields[1]) == self.next:
+            self.outputs[self.next] = fields[2]
         elif kind == "M" and self.message_for is not None and self.message_for[1] is None:
             self.message_for[1] = decode_field(fields[2])
             self.message_for = None
@@ -330,8 +360,248 @@ def decode_field(hex_text):
     return bytes.fromhex(hex_text).decode("utf-8", "replace")
 
 
-def child_main(program, setup, tests, limits, start, result_fd, output_fd, nonce, workdir):
-    """Runs in the forked child: the program and setup once, then tests start.. in order, reporting
+# ---- MBPP+ (EvalPlus) call suites ------------------------------------------------------------------
+# MBPP+ stores every input as JSON; EvalPlus turns lists back into tuples, sets and complex numbers for
+# these tasks when it loads them (evalplus/data/mbpp.py), so the canonical solutions get the types they
+# were written for. Each entry maps one input (a list of arguments) to the arguments to call with.
+def _deep_tuple(value):
+    return tuple(_deep_tuple(item) for item in value) if isinstance(value, list) else value
+
+
+INPUT_SHAPES = {}
+for _tasks, _shape in (
+    ((2, 116, 132, 143, 222, 261, 273, 394, 399, 421, 424, 429, 470, 560, 579, 596, 616, 630, 726, 740, 744, 809),
+     lambda inp: [tuple(arg) for arg in inp]),
+    ((63, 64, 70, 94, 120, 237, 272, 299, 400, 409, 417, 438, 473, 614, 780),
+     lambda inp: [[tuple(item) for item in arg] for arg in inp]),
+    ((75, 413, 444, 753), lambda inp: [[tuple(item) for item in inp[0]], inp[1]]),
+    ((106, 750), lambda inp: [inp[0], tuple(inp[1])]),
+    ((115,), lambda inp: [[set(item) if isinstance(item, list) and item else {} for item in inp[0]]]),
+    ((124,), lambda inp: (float(inp[0]), complex(inp[1]))),
+    ((250, 405, 446, 617, 720, 763, 808), lambda inp: [tuple(inp[0]), inp[1]]),
+    ((259, 401, 445), lambda inp: [tuple(tuple(item) for item in arg) for arg in inp]),
+    ((278,), lambda inp: [tuple(tuple(item) if isinstance(item, list) else item for item in inp[0])]),
+    ((307,), lambda inp: [tuple(inp[0]), inp[1], inp[2]]),
+    ((722,), lambda inp: [{key: tuple(value) for key, value in inp[0].items()}] + inp[1:]),
+    ((252,), lambda inp: [complex(inp[0])]),
+    ((580, 615, 791), _deep_tuple),
+):
+    for _task in _tasks:
+        INPUT_SHAPES[_task] = _shape
+
+
+def load_inputs(task_id, text):
+    """A suite's inputs as Python values, as EvalPlus loads them (`{}` is an empty suite)."""
+    inputs = json.loads(text)  # Python's JSON: Infinity and NaN read as the floats they are
+    if inputs == {}:
+        return []
+    if not isinstance(inputs, list) or not all(isinstance(inp, list) for inp in inputs):
+        raise ValueError("inputs must be a list of argument lists")
+    shape = INPUT_SHAPES.get(task_id)
+    return [shape(inp) for inp in inputs] if shape else inputs
+
+
+# EvalPlus's special oracles (evalplus/eval/_special_oracle.py): outputs compared as sets, outputs that
+# only need to be not None (the canonical output recorded is whether it was), and two tasks whose
+# prompt admits a second reading, accepted beside the canonical answer.
+SET_EQUAL_ENTRY_POINTS = frozenset({"similar_elements", "find_char_long", "common_in_nested_lists", "extract_singly",
+                                    "larg_nnum", "intersection_array", "find_dissimilar", "Diff"})
+NOT_NONE_ENTRY_POINTS = frozenset({"check_str", "text_match_three", "text_starta_endb"})
+
+
+def surface_area_oracle(base_edge, height):
+    """Mbpp/581 read with `height` as the pyramid's perpendicular height."""
+    slant = math.sqrt((base_edge / 2) ** 2 + height ** 2)
+    return round(base_edge ** 2 + 4 * (base_edge * slant) / 2)  # EvalPlus's own arithmetic, to round alike
+
+
+def digit_distance_oracle(num1, num2):
+    """Mbpp/558 with the shorter number zero-padded."""
+    first, second = str(num1), str(num2)
+    width = max(len(first), len(second))
+    return sum(abs(int(a) - int(b)) for a, b in zip(first.zfill(width), second.zfill(width)))
+
+
+def is_floats(value):
+    """EvalPlus's test for a float-valued output: a float, or a non-empty list or tuple of floats."""
+    if isinstance(value, float):
+        return True
+    return isinstance(value, (list, tuple)) and len(value) > 0 and all(isinstance(item, float) for item in value)
+
+
+def all_close(out, exp, rtol, atol):
+    """numpy.allclose(out, exp, rtol, atol) for numbers and equally shaped nested lists/tuples of numbers:
+    |out - exp| <= atol + rtol * |exp| everywhere, equal infinities close, NaN never. Unlike numpy, shapes
+    must match exactly (no broadcasting) and integers are compared exactly at any size."""
+    number = (int, float, complex)
+    if isinstance(out, number) and isinstance(exp, number):
+        if out == exp:
+            return True
+        if any(isinstance(v, float) and (math.isinf(v) or math.isnan(v)) for v in (out, exp)):
+            return False
+        return abs(out - exp) <= atol + rtol * abs(exp)
+    if isinstance(out, (list, tuple)) and isinstance(exp, (list, tuple)) and len(out) == len(exp):
+        return all(all_close(a, b, rtol, atol) for a, b in zip(out, exp))
+    raise TypeError(f"cannot compare {type(out).__name__} with {type(exp).__name__} within a tolerance")
+
+
+class OutputCheck:
+    """EvalPlus's verdict on one output (evalplus/eval/__init__.py, unsafe_execute), state included: once an
+    expected output is a float, the task's atol of 0 becomes 1e-6 for that input and every one after it."""
+
+    def __init__(self, entry_point, atol):
+        self.entry_point = entry_point
+        self.atol = atol
+
+    def passes(self, inp, out, exp):
+        entry_point = self.entry_point
+        exact = out == exp
+        if entry_point == "are_equivalent":
+            exact = True
+        elif entry_point == "sum_div":
+            exact = exact or out == 0
+        elif entry_point == "surface_Area":
+            exact = exact or abs(out - surface_area_oracle(*inp)) <= self.atol
+        elif entry_point == "digit_distance_nums":
+            exact = exact or out == digit_distance_oracle(*inp)
+        elif entry_point in SET_EQUAL_ENTRY_POINTS:
+            exact = set(out) == set(exp)
+        elif entry_point in NOT_NONE_ENTRY_POINTS:
+            exact = out == exp if isinstance(out, bool) else exp == (out is not None)
+        if self.atol == 0 and is_floats(exp):
+            self.atol = 1e-6
+        if not exact and self.atol != 0:
+            if type(out) is not type(exp):
+                return False
+            if isinstance(exp, (list, tuple)) and len(out) != len(exp):
+                return False
+            return all_close(out, exp, 1e-7, self.atol)
+        return bool(exact)
+
+
+# Expected outputs are pickles the canonical solution's sandboxed run produced: the worker (trusted)
+# reads them with only these classes reachable, so a pickle cannot make it call anything else.
+EXPECTED_CLASSES = frozenset({
+    ("builtins", "set"), ("builtins", "frozenset"), ("builtins", "complex"), ("builtins", "bytearray"),
+    ("builtins", "range"), ("builtins", "slice"), ("builtins", "list"), ("builtins", "dict"), ("builtins", "tuple"),
+    ("builtins", "int"), ("builtins", "float"), ("builtins", "str"), ("builtins", "bytes"), ("builtins", "bool"),
+    ("collections", "OrderedDict"), ("collections", "Counter"), ("collections", "defaultdict"), ("collections", "deque"),
+    ("decimal", "Decimal"), ("fractions", "Fraction"),
+})
+
+
+class ExpectedUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        if (module, name) not in EXPECTED_CLASSES:
+            raise pickle.UnpicklingError(f"an expected output holds a {module}.{name}, which the judge does not read")
+        return super().find_class(module, name)
+
+
+def encode_output(value):
+    """An output as the ground truth keeps it: pickled, compressed (some run to hundreds of MB), base64."""
+    return base64.b64encode(zlib.compress(pickle.dumps(value, 4), 1)).decode("ascii")
+
+
+def decode_output(text):
+    return ExpectedUnpickler(io.BytesIO(zlib.decompress(base64.b64decode(text)))).load()
+
+
+class ExpectedOutputs:
+    """The last suite's expected outputs, decoded in the worker so that every child it forks for the
+    same suite (the samples of a task arrive together) shares them: decoding the largest takes seconds,
+    which must count against no program's limits."""
+
+    def __init__(self):
+        self.key = None
+        self.values = None
+
+    def get(self, blobs):
+        digest = hashlib.sha1()
+        for blob in blobs:
+            digest.update(blob.encode("ascii"))
+            digest.update(b"\0")
+        key = digest.digest()
+        if key != self.key:
+            self.key, self.values = None, None  # drop the old ones before decoding the new
+            self.values = [decode_output(blob) for blob in blobs]
+            self.key = key
+        return self.values
+
+
+EXPECTED_OUTPUTS = ExpectedOutputs()
+
+
+def short_repr(value, limit=100):
+    try:
+        text = repr(value)
+    except BaseException:  # noqa: BLE001 - judged objects may refuse
+        return "<unprintable>"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def call_runner(calls, namespace, send):
+    """What runs one input of a call suite in the child: call the entry point on a deep copy of the input,
+    then judge the output (raising AssertionError on a wrong one) or send it back encoded. Built before
+    any judged code runs."""
+    inputs, entry_point, expected = calls["loaded"], calls["entryPoint"], calls.get("expectedValues")
+    _deepcopy, _encode, _AssertionError, _str = copy.deepcopy, encode_output, AssertionError, str
+    check = OutputCheck(entry_point, calls["atol"])
+    passes = check.passes
+    function = []
+
+    def bind():  # once the program has loaded: a missing entry point fails the program, as in EvalPlus
+        if entry_point not in namespace:
+            raise NameError(f"name {entry_point!r} is not defined")
+        function.append(namespace[entry_point])
+
+    def run(index):
+        out = function[0](*_deepcopy(inputs[index]))
+        if expected is None:
+            if entry_point in NOT_NONE_ENTRY_POINTS:
+                out = out is not None
+            send("O " + _str(index) + " " + _encode(out))
+            return
+        exp = expected[index]
+        if not passes(inputs[index], out, exp):
+            raise _AssertionError(f"input {index}: expected {short_repr(exp)}, got {short_repr(out)}")
+
+    return bind, run
+
+
+class Suite:
+    """One job's work: assert tests (source code) or a call suite (MBPP+ inputs), each entry's CPU
+    limit, and when the rest of it is not worth running."""
+
+    def __init__(self, job, default_cpu):
+        calls = job.get("calls")
+        self.calls = calls
+        self.challenge = job.get("challengeTests")
+        if calls is None:
+            self.tests = job["tests"] + (self.challenge or [])
+            self.visible = len(job["tests"])  # the rest are challenge tests
+        else:
+            calls["loaded"] = load_inputs(calls["taskId"], calls["inputs"])
+            if len(calls["loaded"]) != calls["count"]:
+                raise ValueError(f"{len(calls['loaded'])} inputs where the job says {calls['count']}")
+            if "expected" in calls:
+                if len(calls["expected"]) != calls["count"]:
+                    raise ValueError(f"{len(calls['expected'])} expected outputs for {calls['count']} inputs")
+                calls["expectedValues"] = EXPECTED_OUTPUTS.get(calls["expected"])
+            self.tests = None
+            self.visible = calls["count"]
+        self.count = len(self.tests) if self.tests is not None else calls["count"]
+        self.limits = job.get("cpuLimits") or [default_cpu] * self.count
+        self.recording = calls is not None and "expected" not in calls
+        # EvalPlus's fast_check: the first failing input decides the suite's label.
+        self.stop_at_failure = calls is not None and bool(calls["stopAtFirstFailure"])
+        # Assert tests stop paying after a Timeout (the label is known); EvalPlus's detailed mode goes on.
+        self.skip_after_timeout = calls is None or self.stop_at_failure
+        self.total_cpu = calls.get("totalCpuSeconds") if calls is not None else None
+        self.memory_mb = max(LIMITS["memoryMb"], calls.get("memoryMb") or 0) if calls is not None else LIMITS["memoryMb"]
+
+
+def child_main(program, setup, suite, start, result_fd, output_fd, nonce, workdir):
+    """Runs in the forked child: the program and setup once, then tests (or calls) start.. in order, reporting
     each verdict as it ends. Everything the verdicts and the limits depend on is bound to locals
     before any judged code runs, so patching builtins, modules or this module's globals cannot
     change them."""
@@ -345,7 +615,8 @@ def child_main(program, setup, tests, limits, start, result_fd, output_fd, nonce
         return usage.ru_utime + usage.ru_stime
 
     tag = nonce + " "
-    limits = [int(limit) for limit in limits]
+    tests, count, stop_at_failure = suite.tests, suite.count, suite.stop_at_failure
+    limits = [int(limit) for limit in suite.limits]
     load_cpu = max(limits[start:])
     # The batch's whole CPU budget (loading the program counts as one more test; the +1s cover
     # rounding each test's start up to a whole second), fixed so judged code cannot raise it.
@@ -367,7 +638,7 @@ def child_main(program, setup, tests, limits, start, result_fd, output_fd, nonce
         os.chdir(workdir)
         if LEVEL != "none":
             for limit, value in (
-                (resource.RLIMIT_AS, LIMITS["memoryMb"] << 20),
+                (resource.RLIMIT_AS, suite.memory_mb << 20),
                 (resource.RLIMIT_NPROC, NPROC_LIMIT),
                 (resource.RLIMIT_FSIZE, LIMITS["maxFileSizeMb"] << 20),
                 (resource.RLIMIT_NOFILE, LIMITS["maxOpenFiles"]),
@@ -420,15 +691,18 @@ def child_main(program, setup, tests, limits, start, result_fd, output_fd, nonce
         namespace = solution.__dict__
         namespace["__builtins__"] = builtins
         sys.modules["__main__"] = solution
+        bind_entry_point, run_call = call_runner(suite.calls, namespace, send) if suite.calls is not None else (None, None)
         try:
             _exec(_compile(program, "<program>", "exec"), namespace)
             if setup:
                 _exec(_compile(setup, "<setup>", "exec"), namespace)
+            if bind_entry_point is not None:
+                bind_entry_point()
         except _BaseException as error:
             report("P", error)
             _exit(0)
         send("L")
-        for index in range(start, len(tests)):
+        for index in range(start, count):
             before = cpu_used()
             budget = int(before) + 1 + limits[index]
             if budget > cpu_hard:  # only when judged code kept running past SIGXCPU: the rest go to a fresh child
@@ -436,9 +710,14 @@ def child_main(program, setup, tests, limits, start, result_fd, output_fd, nonce
             _setrlimit(_RLIMIT_CPU, (budget, cpu_hard))
             send("S " + _str(index) + " " + _str(budget) + " " + _str(before + limits[index]))
             try:
-                _exec(_compile(tests[index], "<test>", "exec"), namespace)
+                if run_call is None:
+                    _exec(_compile(tests[index], "<test>", "exec"), namespace)
+                else:
+                    run_call(index)
             except _BaseException as error:
                 report("V " + _str(index), error, " " + _str(_round(cpu_used() - before, 6)))
+                if stop_at_failure:
+                    _exit(0)
                 continue
             send("V " + _str(index) + " - " + _str(_round(cpu_used() - before, 6)))
     finally:
@@ -645,12 +924,14 @@ def cpu_time(pid):
         return 0.0
 
 
-def run_batch(program, setup, tests, limits, start, job_id):
+def run_batch(program, setup, suite, start, job_id, cpu_cap):
     """Forks one child for tests start.. and watches it: result pipe, output pipe, exit, wall cap
-    (restarted whenever a test starts or reports), cancel. Returns the Batch once the child and
-    everything it started are gone; or, once every test has reported, at once with `batch.clear`
-    set to do that, so the reply need not wait for the child to exit and be cleared away."""
-    batch = Batch(start, limits)
+    (restarted whenever a test starts or reports), CPU (the test's limit, and `cpu_cap` for the
+    suite's whole budget), cancel. Returns the Batch once the child and everything it started are
+    gone; or, once every test has reported, at once with `batch.clear` set to do that, so the reply
+    need not wait for the child to exit and be cleared away."""
+    batch = Batch(start, suite, cpu_cap)
+    count = suite.count
     nonce = secrets.token_hex(16)
     tag = nonce + " "
     workdir = make_workdir()
@@ -661,7 +942,7 @@ def run_batch(program, setup, tests, limits, start, job_id):
         try:
             os.close(result_r)
             os.close(output_r)
-            child_main(program, setup, tests, limits, start, result_w, output_w, nonce, workdir)
+            child_main(program, setup, suite, start, result_w, output_w, nonce, workdir)
         finally:
             os._exit(70)
     os.close(result_w)
@@ -675,7 +956,7 @@ def run_batch(program, setup, tests, limits, start, job_id):
     exited = False
     deferred = False
     try:
-        while not exited and not batch.complete(len(tests)):
+        while not exited and not batch.complete(count):
             now = time.monotonic()
             remaining = deadline - now
             if remaining <= 0:
@@ -683,8 +964,10 @@ def run_batch(program, setup, tests, limits, start, job_id):
                 break
             if now >= next_cpu_check:
                 next_cpu_check = now + CPU_CHECK_SECONDS
-                if cpu_time(pid) >= batch.deadline:
+                used = cpu_time(pid)
+                if used >= batch.deadline or (cpu_cap is not None and used >= cpu_cap):
                     batch.cpu_exceeded = True
+                    batch.suite_cap_exceeded = used < batch.deadline
                     break  # out of time: RLIMIT_CPU counts whole seconds, and judged code may ignore SIGXCPU
             ready, _, _ = select.select(list(open_fds) + [pidfd, 0] if not STDIN.closed else list(open_fds) + [pidfd], [], [],
                                         min(remaining, CPU_CHECK_SECONDS))
@@ -706,7 +989,7 @@ def run_batch(program, setup, tests, limits, start, job_id):
                         batch.output_tail = (batch.output_tail + chunk)[-LIMITS["outputBytes"]:]
             if batch.cancelled:
                 break
-        if batch.complete(len(tests)) and not batch.cancelled:
+        if batch.complete(count) and not batch.cancelled:
             deferred = True
             batch.clear = lambda: (kill_tree(pid), release_child((pidfd, result_r, output_r), workdir))
             return batch
@@ -770,6 +1053,9 @@ def to_result(verdict):
                 "message": f"exceeded the wall-clock cap of {LIMITS['wallSeconds']} s"}, unloaded
     status = verdict.status
     signalled = os.WIFSIGNALED(status)
+    if verdict.suite_cpu is not None:
+        return {"passed": False, "error_type": "Timeout",
+                "message": f"the suite exceeded its total CPU budget of {verdict.suite_cpu} s"}, unloaded
     if verdict.cpu_exceeded or (signalled and os.WTERMSIG(status) == signal.SIGXCPU) or (
             signalled and os.WTERMSIG(status) == signal.SIGKILL and verdict.cpu_seconds >= verdict.cpu_budget - 0.05):
         return {"passed": False, "error_type": "Timeout", "message": f"exceeded the CPU limit of {cpu_limit} s"}, unloaded
@@ -791,48 +1077,69 @@ def death_verdict(batch):
     for field in ("loaded", "status", "cpu_seconds", "cpu_budget", "wall_exceeded", "cpu_exceeded", "output_tail"):
         setattr(verdict, field, getattr(batch, field))
     verdict.cpu_limit = batch.limit
+    if batch.suite_cap_exceeded:
+        verdict.suite_cpu = batch.total_cpu
     return verdict
 
 
-def run_tests(program, setup, tests, limits, job_id):
-    """Runs the tests as batches: one child from the first test on, and after a child dies
+def run_tests(program, setup, suite, job_id):
+    """Runs the tests (or calls) as batches: one child from the first test on, and after a child dies
     mid-batch, a fresh one from the first test without a verdict. The test that was running when a
     child died gets the verdict its death means. A program that fails to load fails every
     remaining test the same way. Once a test times out the label is known (not correct), and the
     tests after it are not run: they get `Skipped`, so an endless loop costs one limit, not one
-    per test. Returns the results, each test's CPU seconds (None where it did not report), and what
-    clears the last child away (to call once the reply is out)."""
-    results = [None] * len(tests)
+    per test (a call suite in detailed mode goes on instead, as EvalPlus does; stopping at the first
+    failure, any failure ends it). Returns the results, each test's CPU seconds (None where it did
+    not report), the recorded outputs (when recording), and what clears the last child away (to
+    call once the reply is out); None when the job was cancelled."""
+    count = suite.count
+    results = [None] * count
+    cpu = [None] * count
+    outputs = [None] * count if suite.recording else None
+    noun = "input" if suite.calls is not None else "test"
     start = 0
-    cpu = [None] * len(tests)
-    while start < len(tests):
-        batch = run_batch(program, setup, tests, limits, start, job_id)
+    spent = 0.0  # CPU the suite's earlier children used, against its total budget
+
+    def skip_rest(after, why):
+        skipped = {"passed": False, "error_type": "Skipped", "message": f"not run: {noun} {after} {why}"}
+        for index in range(after + 1, count):
+            results[index] = dict(skipped)
+
+    while start < count:
+        cpu_cap = None if suite.total_cpu is None else max(0.0, suite.total_cpu - spent)
+        batch = run_batch(program, setup, suite, start, job_id, cpu_cap)
         if batch.cancelled:
-            return None, None, None
+            return None
         for index in range(start, batch.next):
             results[index] = to_result(reported_verdict("V", batch.reported[index]))[0]
             cpu[index] = batch.cpu.get(index)
+            if outputs is not None:
+                outputs[index] = batch.outputs.get(index)
+        first_failure = next((index for index in range(start, batch.next) if not results[index]["passed"]), None)
         start = batch.next
-        if start == len(tests):
-            return results, cpu, batch.clear
+        if start == count:
+            return results, cpu, outputs, batch.clear
+        if suite.stop_at_failure and first_failure is not None:
+            skip_rest(first_failure, "failed")
+            return results, cpu, outputs, batch.clear
+        spent += batch.cpu_seconds
         if batch.program is not None or not batch.loaded:
             verdict = reported_verdict("P", batch.program) if batch.program is not None else death_verdict(batch)
             failure = to_result(verdict)[0]
-            for index in range(start, len(tests)):
+            for index in range(start, count):
                 results[index] = dict(failure)
             break
         if batch.running is None or batch.running == start:
             # The child died in test `start` (or before announcing it): that test pays for it.
             results[start] = to_result(death_verdict(batch))[0]
             start += 1
-            if results[start - 1]["error_type"] == "Timeout":
-                skipped = {"passed": False, "error_type": "Skipped", "message": f"not run: test {start - 1} timed out"}
-                for index in range(start, len(tests)):
-                    results[index] = dict(skipped)
+            timed_out = results[start - 1]["error_type"] == "Timeout"
+            if suite.stop_at_failure or (timed_out and suite.skip_after_timeout):
+                skip_rest(start - 1, "timed out" if timed_out else "failed")
                 break
         # else it died between reporting a test and starting the next: nothing to charge, the rest
         # go to a fresh child
-    return results, cpu, None
+    return results, cpu, outputs, None
 
 
 def send(message):
@@ -871,17 +1178,22 @@ def main():
         if "cancel" in job:
             continue
         job_id = job["id"]
-        # Challenge tests run after the tests, in the same batch (one process, as one exec would).
-        count = len(job["tests"])
-        challenge_tests = job.get("challengeTests")
-        tests = job["tests"] + (challenge_tests or [])
-        limits = job.get("cpuLimits") or [LIMITS["cpuSeconds"]] * len(tests)
-        results, cpu, clear = run_tests(job["code"], job["setup"], tests, limits, job_id)
-        if results is None:
+        try:
+            suite = Suite(job, LIMITS["cpuSeconds"])
+        except (KeyError, TypeError, ValueError, pickle.UnpicklingError, zlib.error) as error:  # the job, not judged code: a failed record
+            send({"id": job_id, "error": f"cannot read the job: {type(error).__name__}: {error}"})
+            continue
+        ran = run_tests(job["code"], job["setup"], suite, job_id)
+        if ran is None:
             send({"id": job_id, "cancelled": True})
-        else:
-            send({"id": job_id, "tests": results[:count],
-                  "challenge": results[count:] if challenge_tests is not None else None, "cpu": cpu})
+            continue
+        results, cpu, outputs, clear = ran
+        # Challenge tests ran after the tests, in the same batch (one process, as one exec would).
+        reply = {"id": job_id, "tests": results[:suite.visible],
+                 "challenge": results[suite.visible:] if suite.challenge is not None else None, "cpu": cpu}
+        if outputs is not None:
+            reply["outputs"] = outputs
+        send(reply)
         if clear is not None:
             clear()
 

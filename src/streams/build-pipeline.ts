@@ -21,8 +21,9 @@ import {
 } from '../operators/index.js';
 import type { PromptTemplate } from '../prompt/prompt-template.js';
 import { recordKey, type Completion, type GenerationResult, type Generated, type Prompted, type SourcedRecord } from '../records.js';
-import type { CodeExecutor, ExecutionRequest } from '../sandbox/executor.js';
+import type { CodeExecutor, ExecutionRequest, PlusSuites } from '../sandbox/executor.js';
 import { judgeWithFlakyCheck } from '../sandbox/flaky-check.js';
+import { withPlusSuites } from '../sandbox/plus-executor.js';
 import { JudgeAloneGate } from './judge-alone-gate.js';
 import { failedRow, judgedRow } from './result-rows.js';
 
@@ -40,6 +41,8 @@ export interface BuildPipelineConfig {
   challengeTests?: boolean;
   /** Each test's (then each challenge test's) CPU limit for a record's program; the executor's default when absent. */
   cpuLimits?: (record: SourcedRecord) => number[];
+  /** A record's MBPP+ suites to judge beside its asserts (undefined: none). */
+  plusSuites?: (record: SourcedRecord) => PlusSuites | undefined;
   /** Hash seeds to judge each program under, the executor's own first (`flakyCheckSeeds`); two or more run a flaky check. */
   flakySeeds?: readonly number[];
   /** Releases or trims idle inference sessions every `memory_cleanup_frequency` records. */
@@ -89,7 +92,8 @@ type GenerationOutcome = { generated: Generated; attempts: number } | { failed: 
  * retries (the stream goes on). Rows come out in finishing order; the final dataset is sorted from the journal.
  */
 export function buildPipeline(config: BuildPipelineConfig): OperatorFunction<Prompted, GenerationResult> {
-  const { backend, executor, hardening, scheduler } = config;
+  const { backend, hardening, scheduler } = config;
+  const executor = withPlusSuites(config.executor);
   const timeoutMs = hardening.timeout_per_record * 1000;
   const retry = { maxRetries: hardening.max_retries, backoff: hardening.retry_backoff * 1000, scheduler };
   const stopping = config.stopping ?? (() => false);
@@ -129,6 +133,7 @@ export function buildPipeline(config: BuildPipelineConfig): OperatorFunction<Pro
           tests: record.test_list,
           challengeTests: config.challengeTests ? record.challenge_test_list : undefined,
           cpuLimits: config.cpuLimits?.(record),
+          plusSuites: config.plusSuites?.(record),
           signal,
         };
         return flakySeeds.length > 1 ? judgeWithFlakyCheck(executor, request, flakySeeds) : executor.execute(request);
