@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { HardeningConfig } from '../config.js';
 import { defaultCacheDir } from '../io/dataset-location.js';
 import type { RunLogger } from '../monitor/run-logger.js';
@@ -16,11 +15,10 @@ export function timeLimitPolicyOf(hardening: HardeningConfig, fallbackSeconds: n
 
 /** The run's per-test CPU limits, from the reference solutions' CPU times (timed once per dataset and interpreter). */
 export async function timeLimitsOf(inputs: RunInputs, executor: SandboxExecutor, logger: RunLogger): Promise<TaskTimeLimits> {
-  // Joined to MBPP+, the asserts and reference solutions are the original file's: time them under both files' names.
-  const original = inputs.dataset.original;
+  // Joined to MBPP+, the asserts and reference solutions are the original file's: its timings (a plain MBPP run's too).
   const loaded = await loadReferenceTimings({
     cacheDir: defaultCacheDir(),
-    datasetSha256: original ? createHash('sha256').update(`${inputs.location.sha256}+${original.sha256}`).digest('hex') : inputs.location.sha256,
+    datasetSha256: inputs.dataset.original?.sha256 ?? inputs.location.sha256,
     python: executor.python,
     records: inputs.work.records,
     executor,
