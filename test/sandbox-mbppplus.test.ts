@@ -180,6 +180,19 @@ describe('MBPP+ judging: inputs, suites and limits', () => {
     assert.deepEqual(verdicts(await judge(suite, expected, 'def squares(n):\n    return [i * i for i in range(n - 1)]\n')), ['AssertionError']);
   });
 
+  it('refuses, when recording, an output the judge could not read back (more than plain data)', async () => {
+    const suite = { taskId: 6, entryPoint: 'f', inputs: '[[1], [2]]' };
+    const outcome = await executor.execute({
+      code: 'import fractions, datetime\ndef f(n):\n    return fractions.Fraction(n, 3) if n == 1 else datetime.date(2020, 1, n)\n',
+      setupCode: '',
+      tests: [],
+      calls: calls(suite),
+    });
+    assert.deepEqual(verdicts(outcome.testResults), ['pass', 'UnreadableOutput']);
+    assert.match(outcome.testResults[1]!.message!, /datetime\.date, which the judge does not read/);
+    assert.equal(outcome.outputs![1], null);
+  });
+
   it('refuses expected outputs that would make the judge load anything but plain data', async () => {
     // zlib(pickle(os.getcwd)): unpickling it would resolve posix.getcwd, a callable, in the trusted worker.
     const callable = 'eAFrYJkqwgABPawF+cWZFVN62NJTS5LLU6ZMnqIHAHf4CX8=';

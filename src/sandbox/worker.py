@@ -531,6 +531,18 @@ class ExpectedOutputs:
 EXPECTED_OUTPUTS = ExpectedOutputs()
 
 
+def check_outputs(outputs, results):
+    """A recorded output the judge could not read back (it holds more than plain data, e.g. a numpy array)
+    fails its input now, so the ground truth is refused up front rather than every program judged later."""
+    for index, blob in enumerate(outputs):
+        if blob is not None:
+            try:
+                decode_output(blob)
+            except (pickle.UnpicklingError, zlib.error, ValueError, EOFError) as error:
+                outputs[index] = None
+                results[index] = {"passed": False, "error_type": "UnreadableOutput", "message": str(error)[:MESSAGE_CHARS]}
+
+
 def short_repr(value, limit=100):
     try:
         text = repr(value)
@@ -1188,6 +1200,8 @@ def main():
             send({"id": job_id, "cancelled": True})
             continue
         results, cpu, outputs, clear = ran
+        if outputs is not None:
+            check_outputs(outputs, results)
         # Challenge tests ran after the tests, in the same batch (one process, as one exec would).
         reply = {"id": job_id, "tests": results[:suite.visible],
                  "challenge": results[suite.visible:] if suite.challenge is not None else None, "cpu": cpu}
