@@ -57,7 +57,7 @@ describe('MBPP+ judging: EvalPlus special rules', () => {
     const union = 'def similar_elements(a, b):\n    return tuple(set(a) | set(b))\n';
     const wrong = await judge(suite, expected, union);
     assert.deepEqual(verdicts(wrong), ['AssertionError', 'AssertionError']);
-    assert.match(wrong[0]!.message!, /^input 0: expected \(4, 5\), got /);
+    assert.match(wrong[0]!.message!, /^expected \(4, 5\), got /);
     assert.deepEqual(verdicts(await judge(suite, expected, 'def similar_elements(a, b):\n    return 5\n')), ['TypeError', 'TypeError'], 'set(5) raises');
   });
 

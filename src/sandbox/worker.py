@@ -575,7 +575,7 @@ def call_runner(calls, namespace, send):
             return
         exp = expected[index]
         if not passes(inputs[index], out, exp):
-            raise _AssertionError(f"input {index}: expected {short_repr(exp)}, got {short_repr(out)}")
+            raise _AssertionError(f"expected {short_repr(exp)}, got {short_repr(out)}")
 
     return bind, run
 
