@@ -88,6 +88,24 @@ describe('MBPP+ labels beside the original asserts', () => {
     assert.match(missing.base_first_failure!, /^input 0: ProgramError: NameError: name 'snake_to_camel' is not defined/);
   });
 
+  it('refuses, in one line naming the file, a dataset whose canonical solution fails on an input', async () => {
+    const task = {
+      task_id: 'Mbpp/6',
+      prompt: '"""\nTriangular.\n"""\n',
+      entry_point: 'triangular',
+      canonical_solution: '\ndef triangular(n):\n    return 10 // n\n',
+      base_input: [[1], [0]],
+      atol: 0,
+      plus_input: [[2]],
+    };
+    const bad = join(dir, 'bad.jsonl');
+    await writeFile(bad, `${JSON.stringify(task)}\n`);
+    const run = await runCli(['build', '--backend', 'reference', '--dataset', bad, '--output-dir', join(dir, 'bad'), '--quiet'], { env: { XDG_CACHE_HOME: join(dir, 'cache') } });
+    assert.equal(run.code, 2, run.stderr);
+    assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+    assert.match(run.stderr, new RegExp(`--dataset ${bad}: 1 input\\(s\\) on which the canonical solution does not return.*Mbpp/6 base input 1: ZeroDivisionError`));
+  });
+
   it('reads the ground truth from the cache the next time, and --test-details judges every input', async () => {
     const { rows, log } = await evaluate(join(dir, 'details'), ['--test-details']);
     assert.doesNotMatch(log, /"event":"mbppplus-ground-truth"/, 'recorded once per dataset and interpreter');

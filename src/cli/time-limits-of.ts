@@ -37,6 +37,7 @@ export async function plusJudgingOf(inputs: RunInputs, executor: SandboxExecutor
   if (!inputs.work.records.some((record) => record.plus)) return undefined;
   const loaded = await loadPlusGroundTruth({
     cacheDir: defaultCacheDir(),
+    datasetPath: inputs.location.path,
     datasetSha256: inputs.location.sha256,
     python: executor.python,
     records: inputs.work.records,

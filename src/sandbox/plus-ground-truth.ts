@@ -1,3 +1,4 @@
+import { InputError } from '../errors.js';
 import type { MbppRecord, PlusSuite, PlusTask } from '../records.js';
 import type { CallSuite, CodeExecutor } from './executor.js';
 import { interpreterCachePath, readInterpreterCache, writeInterpreterCache } from './interpreter-cache.js';
@@ -23,14 +24,14 @@ const EVALPLUS_MEMORY_MB = 4096;
 /** The canonical solutions get this much CPU per input while their outputs are recorded. */
 const RECORDING_CPU_SECONDS = 60;
 
-/** A canonical solution that does not return on some input: the task cannot be judged. */
-export class GroundTruthError extends Error {
-  override readonly name = 'GroundTruthError';
-}
+/** A canonical solution that does not return on some input: the task cannot be judged (a problem of the dataset). */
+export class GroundTruthError extends InputError {}
 
 export interface PlusGroundTruthOptions {
   /** The tool's cache dir; the ground truth lives in `mbppplus-ground-truth/` under it. */
   cacheDir: string;
+  /** Named in errors. */
+  datasetPath: string;
   datasetSha256: string;
   python: PythonInstall;
   /** The run's MBPP+ records: the ones not cached yet are recorded now. */
@@ -93,7 +94,7 @@ export async function loadPlusGroundTruth(
     );
     if (failures.length > 0) {
       throw new GroundTruthError(
-        `MBPP+ ground truth: the canonical solution fails on ${failures.length} input(s), so those tasks cannot be judged: ${failures.slice(0, 5).join('; ')}`,
+        `--dataset ${options.datasetPath}: ${failures.length} input(s) on which the canonical solution does not return, so no program can be judged on them: ${failures.slice(0, 5).join('; ')}`,
       );
     }
     for (const [taskId, truth] of recorded) cached.tasks[String(taskId)] = truth;
