@@ -92,6 +92,12 @@ describe('bad input to mbpp-stream build', () => {
     await expectRefused(['--dataset', sample, '--start', 'abc'], [/--start/]);
   });
 
+  it('a one-value flag given twice is refused by name; repeatable flags may repeat', async () => {
+    await expectRefused(['--dataset', sample, '--model', 'a', '--model', 'b'], [/--model was given 2 times \(a, b\); give it once/]);
+    await expectRefused(['--dataset', sample, '--max-new-tokens', '5', '--max-new-tokens', '6'], [/--max-new-tokens was given 2 times/]);
+    await expectRefused(['--dataset', sample, '--stop', 'x', '--stop', 'y', '--start', 'abc'], [/--start/], ['build', '--backend', 'reference']);
+  });
+
   it('an unknown flag is refused', async () => {
     await expectRefused(['--dataset', sample, '--temprature', '0.5'], [/temprature/]);
   });

@@ -91,6 +91,8 @@ export async function main(argv: string[]): Promise<number> {
     )
     .strictCommands()
     .strictOptions()
+    // getOptions() is yargs's own (not in its typings): the options declared so far, the command's included.
+    .check((argv) => checkGivenOnce(argv, new Set((parser as unknown as { getOptions(): { array: string[] } }).getOptions().array)))
     .demandCommand(1, 'name a command: build, evaluate, retry-failed, generate, preflight, report or models')
     .recommendCommands()
     .help()
@@ -105,6 +107,21 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     return reportFailure(error);
   }
+}
+
+/**
+ * A flag that takes one value, given more than once (`--model a --model b`), is refused by name: yargs would make it
+ * an array that the command then misreads. Flags declared as arrays (`--endpoint`, `--stop`) may repeat.
+ */
+function checkGivenOnce(argv: Record<string, unknown>, arrays: ReadonlySet<string>): true {
+  for (const [key, value] of Object.entries(argv)) {
+    if (key === '_' || key.includes('-') || !Array.isArray(value)) continue;
+    const name = key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+    if (arrays.has(name) || arrays.has(key)) continue;
+    const flag = `--${name}`;
+    throw new InputError(`${flag} was given ${value.length} times (${value.map(String).join(', ')}); give it once`);
+  }
+  return true;
 }
 
 /** Prints what went wrong. Input errors are one line; anything else is a bug or an environment failure. */
