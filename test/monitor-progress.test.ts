@@ -76,7 +76,9 @@ describe('moving-window rate', () => {
 
 describe('progress display', () => {
   it('picks the mode from the flags and the terminal', () => {
-    assert.equal(progressModeFor({ isTTY: true }), 'spinner');
+    assert.equal(progressModeFor({ isTTY: true, columns: 80 }), 'spinner');
+    assert.equal(progressModeFor({ isTTY: true, columns: 0 }), 'lines', 'a terminal of zero width cannot be redrawn in');
+    assert.equal(progressModeFor({ isTTY: true }), 'lines');
     assert.equal(progressModeFor({ isTTY: false }), 'lines');
     assert.equal(progressModeFor({ isTTY: true, quiet: true }), 'quiet');
     assert.equal(progressModeFor({ isTTY: true, quiet: true, json: true }), 'json');

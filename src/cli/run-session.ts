@@ -280,7 +280,7 @@ export class RunSession {
   private watch(total: number, carried: Carried): RunWatch {
     const { args, hardening } = this.plan.inputs;
     const { logger } = this.run;
-    const progressMode: ProgressMode = progressModeFor({ json: args.json, quiet: args.quiet, isTTY: process.stderr.isTTY });
+    const progressMode: ProgressMode = progressModeFor({ json: args.json, quiet: args.quiet, isTTY: process.stderr.isTTY, columns: process.stderr.columns });
     const resources = new ResourceMonitor({
       limits: resourceLimitsFromGib(hardening.max_memory_usage_gb, hardening.max_gpu_memory_usage_gb),
       onWarning: (warning) => {

@@ -12,11 +12,19 @@ import type { ResourceSample } from './resource-thresholds.js';
  */
 export type ProgressMode = 'spinner' | 'lines' | 'quiet' | 'json';
 
-/** `--json` wins over `--quiet`; otherwise a terminal gets the spinner and anything else plain lines. */
-export function progressModeFor(flags: { json?: boolean; quiet?: boolean; isTTY?: boolean }): ProgressMode {
+/**
+ * A terminal ora can redraw in: a TTY of some width. One of zero width (a pty nobody sized: `script` without a
+ * terminal) would make each redraw clear an ever-growing number of lines.
+ */
+export function isSizedTerminal(flags: { isTTY?: boolean; columns?: number }): boolean {
+  return flags.isTTY === true && (flags.columns ?? 0) > 0;
+}
+
+/** `--json` wins over `--quiet`; otherwise a sized terminal gets the spinner and anything else plain lines. */
+export function progressModeFor(flags: { json?: boolean; quiet?: boolean; isTTY?: boolean; columns?: number }): ProgressMode {
   if (flags.json) return 'json';
   if (flags.quiet) return 'quiet';
-  return flags.isTTY ? 'spinner' : 'lines';
+  return isSizedTerminal(flags) ? 'spinner' : 'lines';
 }
 
 /** Where progress is written: stderr for a person, stdout for `--json`; tests pass a collecting stream. */

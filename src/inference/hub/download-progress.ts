@@ -2,6 +2,7 @@ import ora, { type Ora } from 'ora';
 import { formatBytes } from '../../monitor/byte-format.js';
 import { estimateRate, pushSample, type ProgressSample } from '../../monitor/moving-rate.js';
 import { formatDuration } from '../../monitor/progress-line.js';
+import { isSizedTerminal } from '../../monitor/progress-display.js';
 
 /** What a model download tells the person waiting for it. */
 export interface DownloadProgress {
@@ -26,14 +27,10 @@ export interface DownloadProgressOptions {
   now?: () => number;
 }
 
-/**
- * A terminal gets a spinner with bytes, rate and ETA; anything else a line per file and every few seconds. A
- * terminal of zero width (a pty nobody sized: `script` without a terminal) gets lines too: ora's redraw there
- * clears an ever-growing number of lines.
- */
+/** A sized terminal gets a spinner with bytes, rate and ETA; anything else a line per file and every few seconds. */
 export function downloadProgressModeFor(flags: { quiet?: boolean; isTTY?: boolean; columns?: number }): DownloadProgressMode {
   if (flags.quiet) return 'quiet';
-  return flags.isTTY && (flags.columns ?? 0) > 0 ? 'spinner' : 'lines';
+  return isSizedTerminal(flags) ? 'spinner' : 'lines';
 }
 
 const RATE_WINDOW_MS = 30_000;
