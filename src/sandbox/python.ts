@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { InputError } from '../errors.js';
 
@@ -21,16 +21,40 @@ export const PYTHON_ENV = 'MBPP_STREAM_PYTHON';
 const PROBE = 'import sys; print(sys.executable); print(sys.prefix); print(sys.base_prefix); print(sys.version.split()[0])';
 
 /**
- * Asks an interpreter where it really lives. `override` (an option) wins over `MBPP_STREAM_PYTHON`,
+ * Resolutions so far, by the command run (with PATH, for a bare name), shared while in flight: a build asks from
+ * several preflight checks at once and again from the sandbox, and `python3` on PATH is often a pyenv shim that
+ * costs ~100 ms of shell scripts each time. Failures are not kept, so a fixed interpreter is found on the next call.
+ */
+const resolutions = new Map<string, Promise<PythonInstall>>();
+
+/**
+ * Asks an interpreter where it really lives, once per command. `override` (an option) wins over `MBPP_STREAM_PYTHON`,
  * which wins over `python3` on PATH; a given interpreter that does not run is an input error naming its source.
  */
-export async function resolvePython(override?: string): Promise<PythonInstall> {
+export function resolvePython(override?: string): Promise<PythonInstall> {
   const fromEnv = process.env[PYTHON_ENV];
   const [command, source] = override
     ? [override, '--python']
     : fromEnv
       ? [fromEnv, `env ${PYTHON_ENV}`]
       : ['python3', 'python3 on PATH'];
+  const key = command.includes('/') ? resolve(command) : `${command}\0${process.env.PATH ?? ''}`;
+  let resolution = resolutions.get(key);
+  if (resolution === undefined) {
+    resolution = askPython(command, source);
+    resolutions.set(key, resolution);
+    // The real interpreter answers for itself as it did through the shim: the sandbox, given its path, asks no more.
+    resolution.then(
+      (install) => {
+        if (!resolutions.has(install.executable)) resolutions.set(install.executable, Promise.resolve(install));
+      },
+      () => resolutions.delete(key),
+    );
+  }
+  return resolution;
+}
+
+async function askPython(command: string, source: string): Promise<PythonInstall> {
   let stdout: string;
   try {
     ({ stdout } = await run(command, ['-c', PROBE], { timeout: 30_000 }));
