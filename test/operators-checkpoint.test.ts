@@ -28,6 +28,16 @@ function virtualStore(
   };
 }
 
+/** The same with `appendAll`, which takes as long as one append. */
+function groupCommitStore(scheduler: TestScheduler, writes: Parameters<typeof virtualStore>[1] = {}) {
+  const { calls, store } = virtualStore(scheduler, writes);
+  const appendAll = (items: readonly string[]) => {
+    calls.push(`${scheduler.now()} appendAll ${items.join(',')}`);
+    return writes.append?.() ?? EMPTY;
+  };
+  return { calls, store: { ...store, appendAll } };
+}
+
 describe('checkpointEvery', () => {
   it('appends every item, checkpoints every n-th, and once more at completion', () => {
     const scheduler = marbles();
@@ -133,6 +143,67 @@ describe('checkpointEvery', () => {
     assert.deepStrictEqual(seen, [[1, 1], [2, 2], [3, 3], [4, 4], [5, 5]], 'each item is journalled before it is emitted');
     assert.deepStrictEqual(journal, [1, 2, 3, 4, 5]);
     assert.deepStrictEqual(snapshots, [2, 4, 5]);
+  });
+
+  it('appends what arrives during a write with one appendAll, in order, checkpointing where it would item by item', () => {
+    const scheduler = marbles();
+    const { calls, store } = groupCommitStore(scheduler, { append: () => scheduler.createColdObservable('----|') });
+    scheduler.run(({ cold, expectObservable }) => {
+      // a: 0-4; b and c came meanwhile: 4-8, then checkpoint 3; d came meanwhile: 8-12, final checkpoint.
+      expectObservable(cold('ab-c--d|').pipe(checkpointEvery(3, store, { gatherMs: 0 }))).toBe('----a---(bc)(d|)');
+    });
+    assert.deepStrictEqual(calls, ['0 append a', '4 appendAll b,c', '8 checkpoint 3', '8 append d', '12 checkpoint 4']);
+  });
+
+  it('lets the first item wait gatherMs for company, but not past the n-th item or the end of the source', () => {
+    const gathered = (source: string, n: number, gatherMs: number, expected: string) => {
+      const scheduler = marbles();
+      const { calls, store } = groupCommitStore(scheduler, { append: () => scheduler.createColdObservable('-|') });
+      scheduler.run(({ cold, expectObservable }) => {
+        expectObservable(cold(source).pipe(checkpointEvery(n, store, { gatherMs }))).toBe(expected);
+      });
+      return calls;
+    };
+    // a waits 3 for b; c would wait until 11, but the source ends at 9.
+    assert.deepStrictEqual(gathered('ab------c|', 10, 3, '----(ab)--(c|)'), ['3 appendAll a,b', '9 append c', '10 checkpoint 3']);
+    // b is the 2nd item: written at once, with a; c waits, then goes with the end.
+    assert.deepStrictEqual(gathered('ab--c|', 2, 5, '--(ab)(c|)'), ['1 appendAll a,b', '2 checkpoint 2', '5 append c', '6 checkpoint 3']);
+  });
+
+  it('errors the stream when an appendAll fails, emitting none of its items', () => {
+    const scheduler = marbles();
+    scheduler.run(({ cold, expectObservable }) => {
+      const disk = new Error('ENOSPC: journal');
+      const store = { append: () => cold('--|'), appendAll: () => cold('-#', undefined, disk), checkpoint: () => EMPTY };
+      expectObservable(cold('abc|').pipe(checkpointEvery(5, store, { gatherMs: 0 }))).toBe('--a#', undefined, disk);
+    });
+  });
+
+  it('groups the appends of a Promise-based store, each item emitted once its batch is durable', async () => {
+    const journal: number[] = [];
+    const batches: number[][] = [];
+    const store: CheckpointStore<number> = {
+      append: async (item) => {
+        batches.push([item]);
+        journal.push(item);
+      },
+      appendAll: async (items) => {
+        batches.push([...items]);
+        journal.push(...items);
+      },
+      checkpoint: async () => undefined,
+    };
+    const seen: Array<[number, number]> = [];
+    const out = await lastValueFrom(
+      from([1, 2, 3, 4, 5]).pipe(
+        checkpointEvery(3, store),
+        tap((item) => seen.push([item, journal.length])),
+        toArray(),
+      ),
+    );
+    assert.deepStrictEqual(out, [1, 2, 3, 4, 5]);
+    assert.deepStrictEqual(batches, [[1, 2, 3], [4, 5]], 'a batch ends at every 3rd item and at the end');
+    assert.deepStrictEqual(seen, [[1, 3], [2, 3], [3, 3], [4, 5], [5, 5]]);
   });
 
   it('rejects a frequency that is not a positive integer', () => {

@@ -52,6 +52,24 @@ describe('CheckpointJournal', () => {
     assert.deepEqual(await readAll(path), Array.from({ length: 20 }, (_, i) => ({ n: i })));
   });
 
+  it('appendAll writes its entries together, in order, and resolves with the offset past each', async () => {
+    const path = join(dir, 'journal.log');
+    const journal = await CheckpointJournal.open(path);
+    await journal.recover(0, () => assert.fail('a new journal has no entries'));
+    const [first, batch, last] = await Promise.all([
+      journal.append({ n: 0 }),
+      journal.appendAll([{ n: 1 }, { n: 2 }, { n: 3 }]),
+      journal.appendAll([{ n: 4 }]),
+    ]);
+    const ends = [first, ...batch, ...last];
+    const sizes = [0, 1, 2, 3, 4].map((n) => encodeJournalLine({ n }).length);
+    assert.deepEqual(ends, sizes.map((_, i) => sizes.slice(0, i + 1).reduce((a, b) => a + b, 0)));
+    assert.equal(journal.size, (await stat(path)).size);
+    assert.deepEqual(await journal.appendAll([]), [], 'nothing to write is written at once');
+    await journal.close();
+    assert.deepEqual(await readAll(path), [0, 1, 2, 3, 4].map((n) => ({ n })));
+  });
+
   it('cuts a torn tail back to the last good line, keeps a copy, and appends cleanly after', async () => {
     const path = join(dir, 'journal.log');
     const journal = await CheckpointJournal.open(path);

@@ -72,6 +72,25 @@ describe('openRun', () => {
     }
   });
 
+  it('journals records appended together as if one by one: counted, resumed and in the dataset once each', async () => {
+    const identity = makeIdentity();
+    const first = await openRun({ layout, identity, total: 6 });
+    await first.appendAll([makeResult(11, 0), makeFailure(12, 'boom', 3), makeResult(13, 0)]);
+    await first.append(makeResult(14, 0));
+    assert.deepEqual(first.counts(), { done: 4, ok: 3, failed: 1, correct: 3 });
+    await first.checkpoint(4);
+    await first.close();
+    const second = await openRun({ layout, identity, total: 6 });
+    assert.equal(second.opening.summary, `resuming run ${second.runId}: 4/6 done, 1 failed`);
+    await second.appendAll([makeResult(12, 0), makeResult(15, 0)]);
+    assert.deepEqual(second.counts(), { done: 5, ok: 5, failed: 0, correct: 5 });
+    assert.deepEqual(
+      (await allResults(second, 2)).map((row) => recordKey(row.task_id, row.sample_index)),
+      ['11:0', '12:0', '13:0', '14:0', '15:0'],
+    );
+    await second.close();
+  });
+
   it('refuses a command whose settings differ, naming each one, and writes nothing', async () => {
     const identity = makeIdentity();
     const store = await openRun({ layout, identity });

@@ -337,6 +337,18 @@ export class RunSession {
     // Twice what the sessions and the sandbox work on at once: enough that neither waits, not the whole to-do list.
     const inFlight = opened.backend.sessions.reduce((sum, session) => sum + session.concurrency, 0) + executor.parallelism;
     const window = new RecordWindow(items, 2 * inFlight);
+    // Shown as soon as they are durable, not at the end of the stream: a stop that cuts the stream after the append
+    // must not leave the display (and the exit message) a record behind the journal.
+    const journal = async (rows: readonly GenerationResult[]): Promise<void> => {
+      for (const row of rows) await this.run.activations?.record(row);
+      await store.appendAll(rows);
+      for (const row of rows) {
+        window.release();
+        meter.record(row);
+        display.record(row);
+        if (row.status === 'failed') logger.failure(row, row.attempts, row.error);
+      }
+    };
     try {
       await new Promise<void>((resolve, reject) => {
         subscription = window.records$
@@ -347,16 +359,9 @@ export class RunSession {
               extractCode,
               hardening,
               store: {
-                // Shown as soon as it is durable, not at the end of the stream: a stop that cuts the stream after
-                // the append must not leave the display (and the exit message) a record behind the journal.
-                append: async (row) => {
-                  await this.run.activations?.record(row);
-                  await store.append(row);
-                  window.release();
-                  meter.record(row);
-                  display.record(row);
-                  if (row.status === 'failed') logger.failure(row, row.attempts, row.error);
-                },
+                append: (row) => journal([row]),
+                // Records that finish close together share one write and one sync of the journal.
+                appendAll: journal,
                 checkpoint: async (count) => {
                   await store.checkpoint(count);
                   display.checkpoint(count);

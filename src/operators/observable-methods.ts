@@ -7,5 +7,8 @@ import type { ObservableInput } from 'rxjs';
  * settle outside a `TestScheduler` run.
  */
 export type ObservableMethods<S> = {
-  [K in keyof S]: S[K] extends (...args: infer A) => Promise<unknown> ? (...args: A) => ObservableInput<unknown> : S[K];
+  [K in keyof S]: ObservableMethod<S[K]>;
 };
+
+/** Distributes over `undefined`, so an optional method stays optional. */
+type ObservableMethod<M> = M extends (...args: infer A) => Promise<unknown> ? (...args: A) => ObservableInput<unknown> : M;

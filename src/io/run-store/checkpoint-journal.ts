@@ -1,7 +1,8 @@
 /**
  * The append-only journal of finished records: the run's source of truth. `append` resolves only after the
- * line is on disk (fdatasync), so a finished record survives any crash after that point. Appends that
- * arrive while a write is in flight share the next write and sync (group commit).
+ * line is on disk (fdatasync), so a finished record survives any crash after that point. `appendAll` writes
+ * several lines with one write and one sync, and appends that arrive while a write is in flight share the
+ * next one (group commit).
  */
 import { open, type FileHandle, writeFile } from 'node:fs/promises';
 import { decodeJournalLine, encodeJournalLine } from './journal-line.js';
@@ -29,8 +30,9 @@ export interface JournalRecovery {
 export type JournalEntryVisitor = (entry: unknown, endOffset: number) => void;
 
 interface PendingAppend {
-  line: Buffer;
-  resolve: (endOffset: number) => void;
+  lines: Buffer[];
+  /** The offset just past each line. */
+  resolve: (endOffsets: number[]) => void;
   reject: (error: unknown) => void;
 }
 
@@ -122,11 +124,20 @@ export class CheckpointJournal {
   }
 
   /** Writes one entry as a line and resolves, with the offset just past it, once it is on disk. */
-  append(entry: unknown): Promise<number> {
+  async append(entry: unknown): Promise<number> {
+    const [end] = await this.appendAll([entry]);
+    return end!;
+  }
+
+  /**
+   * Writes entries as lines, in order, and resolves with the offset just past each once all are on disk: one
+   * write and one sync for all of them (and for whatever else is waiting), however many there are.
+   */
+  appendAll(entries: readonly unknown[]): Promise<number[]> {
     if (this.broken) return Promise.reject(this.broken);
-    const line = encodeJournalLine(entry);
-    return new Promise<number>((resolve, reject) => {
-      this.pending.push({ line, resolve, reject });
+    const lines = entries.map(encodeJournalLine);
+    return new Promise<number[]>((resolve, reject) => {
+      this.pending.push({ lines, resolve, reject });
       if (!this.flushing) void this.flush();
     });
   }
@@ -142,7 +153,7 @@ export class CheckpointJournal {
     while (this.pending.length > 0) {
       const batch = this.pending;
       this.pending = [];
-      const bytes = Buffer.concat(batch.map((item) => item.line));
+      const bytes = Buffer.concat(batch.flatMap((item) => item.lines));
       try {
         if (this.broken) throw this.broken;
         let written = 0;
@@ -161,8 +172,7 @@ export class CheckpointJournal {
       }
       let end = this.byteSize;
       for (const item of batch) {
-        end += item.line.length;
-        item.resolve(end);
+        item.resolve(item.lines.map((line) => (end += line.length)));
       }
       this.byteSize = end;
     }

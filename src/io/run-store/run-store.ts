@@ -153,10 +153,15 @@ export class RunStore implements CheckpointStore<GenerationResult> {
   }
 
   /** Journals a finished record (ok or failed); resolves once it is on disk. A later result for the same key replaces it. */
-  async append(result: GenerationResult): Promise<void> {
+  append(result: GenerationResult): Promise<void> {
+    return this.appendAll([result]);
+  }
+
+  /** Journals finished records, in order, with one write and one sync; resolves once all are on disk. */
+  async appendAll(results: readonly GenerationResult[]): Promise<void> {
     if (this.manifest.finishedAt !== null) await this.markUnfinished();
-    const end = await this.journal.append(result);
-    this.progress.apply(result, end);
+    const ends = await this.journal.appendAll(results);
+    results.forEach((result, index) => this.progress.apply(result, ends[index]!));
   }
 
   /** Writes a snapshot of the progress so far (the journal prefix appended until now) and keeps the last 3. */
