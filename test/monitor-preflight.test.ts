@@ -77,6 +77,22 @@ describe('preflight', () => {
     assert.equal(cpuRun.ok, true);
   });
 
+  it('asks nvidia-smi once per PATH it is missing from, and again on a PATH that has it', async () => {
+    const empty = await mkdtemp(path.join(tmp, 'no-smi-'));
+    const withSmi = process.env['PATH'];
+    process.env['PATH'] = empty;
+    try {
+      const notFound = { available: false, gpus: [], reason: 'nvidia-smi not found on PATH' };
+      assert.deepEqual(await readNvidiaGpus(), notFound);
+      // Run, it would fail otherwise.
+      await writeFile(path.join(empty, 'nvidia-smi'), '#!/bin/sh\nexit 9\n', { mode: 0o755 });
+      assert.deepEqual(await readNvidiaGpus(), notFound, 'no new shell for the same PATH');
+    } finally {
+      process.env['PATH'] = withSmi;
+    }
+    assert.equal((await readNvidiaGpus()).gpus.length, 4);
+  });
+
   it('warns on a weak sandbox and a small machine, and continues', async () => {
     const result = await runPreflight([
       sandboxCheck(async () => 'rlimit'),

@@ -22,12 +22,22 @@ export type GpuReader = () => Promise<GpuReadout>;
 
 const MIB = 1024 * 1024;
 
+const NOT_FOUND = 'nvidia-smi not found on PATH';
+
+/**
+ * PATHs nvidia-smi is not on. Each ask forks the builder through a shell (~10 ms of CPU), and the resource monitor
+ * asks every few seconds, so a machine without it is told so once per PATH.
+ */
+const pathsWithoutSmi = new Set<string>();
+
 /**
  * Asks nvidia-smi (`-q -x`, through node-nvidia-smi and the PATH) for every GPU's memory and utilisation.
  * nvidia-smi can hang on a wedged driver, and node-nvidia-smi has no timeout: after `timeoutMs` the readout
  * says unavailable (the child is left to finish on its own).
  */
 export function readNvidiaGpus(timeoutMs = 10_000): Promise<GpuReadout> {
+  const path = process.env.PATH ?? '';
+  if (pathsWithoutSmi.has(path)) return Promise.resolve({ available: false, gpus: [], reason: NOT_FOUND });
   return new Promise((resolve) => {
     const timer = setTimeout(
       () => resolve({ available: false, gpus: [], reason: `nvidia-smi did not answer within ${timeoutMs} ms` }),
@@ -37,7 +47,9 @@ export function readNvidiaGpus(timeoutMs = 10_000): Promise<GpuReadout> {
     nvidiaSmi((error, data) => {
       clearTimeout(timer);
       if (error) {
-        resolve({ available: false, gpus: [], reason: describeSmiError(error) });
+        const reason = describeSmiError(error);
+        if (reason === NOT_FOUND) pathsWithoutSmi.add(path);
+        resolve({ available: false, gpus: [], reason });
         return;
       }
       try {
@@ -92,7 +104,7 @@ function percentOrNull(node: unknown): number | null {
 function describeSmiError(error: unknown): string {
   if (typeof error === 'string') return `nvidia-smi: ${error.trim()}`;
   const exec = error as { code?: unknown; message?: string };
-  if (exec.code === 127 || exec.code === 'ENOENT') return 'nvidia-smi not found on PATH';
+  if (exec.code === 127 || exec.code === 'ENOENT') return NOT_FOUND;
   const firstUsefulLine = (exec.message ?? String(error)).split('\n').find((line, i) => i > 0 && line.trim());
   return `nvidia-smi failed (exit ${String(exec.code)}): ${firstUsefulLine?.trim() ?? exec.message ?? ''}`;
 }
