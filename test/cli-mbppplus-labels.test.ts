@@ -88,6 +88,20 @@ describe('MBPP+ labels beside the original asserts', () => {
     assert.match(missing.base_first_failure!, /^input 0: ProgramError: NameError: name 'snake_to_camel' is not defined/);
   });
 
+  it('--flaky-check judges the MBPP+ suites under each seed: a program whose output follows string-hash order is flaky', async () => {
+    const flaky = join(dir, 'flaky.jsonl');
+    // The parts of the name in set order: right under some hash seeds, wrong under others.
+    const setOrder = "def snake_to_camel(name):\n    head, *rest = name.split('_')\n    return head + ''.join(p.capitalize() for p in set(rest))\n";
+    await writeFile(flaky, JSON.stringify({ task_id: 'Mbpp/10', solution: setOrder }));
+    const out = join(dir, 'flaky-out');
+    const run = await runCli(['evaluate', '--generations', flaky, '--dataset', PLUS_SAMPLE, '--output-dir', out, '--quiet', '--flaky-check', '8'], {
+      env: { XDG_CACHE_HOME: join(dir, 'cache') },
+    });
+    assert.equal(run.code, 0, run.stderr);
+    const [row] = (await readRowsIndependently((await latestDataset(out)).parquet)) as unknown as (Row & { flaky: boolean | null })[];
+    assert.equal(row!.flaky, true, 'read_file_name has two parts after the head: their set order depends on the seed');
+  });
+
   it('refuses, in one line naming the file, a dataset whose canonical solution fails on an input', async () => {
     const task = {
       task_id: 'Mbpp/6',
