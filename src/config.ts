@@ -12,6 +12,11 @@ export interface HardeningConfig {
   checkpoint_frequency: number;
   /** Records between partial-dataset autosaves. */
   autosave_frequency: number;
+  /**
+   * Seconds at least between two autosaves (the first counted from the run's start): a run whose records come
+   * faster than `autosave_frequency` in that time autosaves less often. 0: every `autosave_frequency` records.
+   */
+  autosave_min_seconds: number;
   /** Retries after a record's first try. */
   max_retries: number;
   /** Seconds before the first retry; each further retry waits twice as long. */
@@ -46,6 +51,7 @@ export interface HardeningConfig {
 export const DEFAULT_HARDENING_CONFIG: Readonly<HardeningConfig> = Object.freeze({
   checkpoint_frequency: 50,
   autosave_frequency: 100,
+  autosave_min_seconds: 30,
   max_retries: 3,
   retry_backoff: 1.0,
   memory_cleanup_frequency: 100,
@@ -88,6 +94,7 @@ const boolean: ValueRule = { accepts: (v) => typeof v === 'boolean', expected: '
 const RULES: Readonly<Record<keyof HardeningConfig, ValueRule>> = {
   checkpoint_frequency: positiveInteger,
   autosave_frequency: positiveInteger,
+  autosave_min_seconds: nonNegativeNumber,
   max_retries: nonNegativeInteger,
   retry_backoff: nonNegativeNumber,
   memory_cleanup_frequency: positiveInteger,

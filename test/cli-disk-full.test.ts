@@ -49,8 +49,8 @@ describe('a disk that fills up mid-run', { skip }, () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mbpp-disk-full-'));
     config = join(dir, 'hardening.json');
-    // A line and a checkpoint per record and an autosave every 5, so each path writes all through the run.
-    await writeFile(config, JSON.stringify({ progress_log_frequency: 1, checkpoint_frequency: 1, autosave_frequency: 5 }));
+    // A line and a checkpoint per record and an autosave every 5 (however soon), so each path writes all through the run.
+    await writeFile(config, JSON.stringify({ progress_log_frequency: 1, checkpoint_frequency: 1, autosave_frequency: 5, autosave_min_seconds: 0 }));
   });
   after(async () => {
     for (const point of mounted.reverse()) execFileSync('umount', ['-l', point]);

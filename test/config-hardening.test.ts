@@ -40,6 +40,7 @@ describe('HardeningConfig', () => {
     assert.deepStrictEqual(DEFAULT_HARDENING_CONFIG, {
       checkpoint_frequency: 50,
       autosave_frequency: 100,
+      autosave_min_seconds: 30,
       max_retries: 3,
       retry_backoff: 1.0,
       memory_cleanup_frequency: 100,
@@ -102,6 +103,10 @@ describe('HardeningConfig', () => {
     await rejectsWith(loadHardeningConfig(flag), /"continue_on_error" must be true or false/);
     const fraction = await configFile('fraction.json', '{"autosave_frequency": 2.5}');
     await rejectsWith(loadHardeningConfig(fraction), /"autosave_frequency"/);
+    const floor = await configFile('floor.json', '{"autosave_min_seconds": -1}');
+    await rejectsWith(loadHardeningConfig(floor), /floor\.json: "autosave_min_seconds" must be a number >= 0, got -1/);
+    const none = await configFile('no-floor.json', '{"autosave_min_seconds": 0}');
+    assert.equal((await loadHardeningConfig(none)).autosave_min_seconds, 0, 'no floor: every autosave_frequency records');
   });
 
   it('rejects an unknown key, naming the file and key', async () => {

@@ -54,6 +54,25 @@ describe('autosaveEvery', () => {
     assert.deepStrictEqual(saves, ['3 2', '7 4']);
   });
 
+  it('autosaves on an n-th item only once the minimum interval has passed since the last autosave or the start', () => {
+    const scheduler = marbles();
+    const saves: string[] = [];
+    scheduler.run(({ cold, expectObservable }) => {
+      const sink = {
+        autosave: (count: number) => {
+          saves.push(`${scheduler.now()} ${count}`);
+          return EMPTY;
+        },
+      };
+      // Every 2nd item comes at 3, 7, 11, 15, 19 and 23 ms; with 5 ms at least between autosaves, 3 is too soon
+      // after the start, and 11 and 19 too soon after the autosave 4 ms before them.
+      expectObservable(cold('-a-b-c-d-e-f-g-h-i-j-k-l|').pipe(autosaveEvery(2, sink, { minIntervalMs: 5, scheduler }))).toBe(
+        '-a-b-c-d-e-f-g-h-i-j-k-l|',
+      );
+    });
+    assert.deepStrictEqual(saves, ['7 4', '15 8', '23 12']);
+  });
+
   it('errors the stream when an autosave fails', () => {
     marbles().run(({ cold, expectObservable }) => {
       const full = new Error('ENOSPC: autosave');

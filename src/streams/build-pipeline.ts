@@ -181,7 +181,9 @@ export function buildPipeline(config: BuildPipelineConfig): OperatorFunction<Pro
         throw new Error(`record ${row.task_id} failed and continue_on_error is false: ${row.error}`);
       }
     }),
-    config.autosave ? autosaveEvery(hardening.autosave_frequency, config.autosave) : tap(),
+    config.autosave
+      ? autosaveEvery(hardening.autosave_frequency, config.autosave, { minIntervalMs: hardening.autosave_min_seconds * 1000, scheduler })
+      : tap(),
     gcEvery(hardening.gc_collect_frequency, { logger: config.logger }),
     config.memoryCleanup
       ? memoryCleanupEvery(hardening.memory_cleanup_frequency, () => from(config.memoryCleanup!()), { logger: config.logger })
