@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { DATASET_FORMAT_CHOICES, type DatasetFormatChoice } from '../io/dataset-format.js';
+import { DATASET_FORMAT_CHOICES, type DatasetFormatChoice } from '../io/dataset-format-choices.js';
 
 /** The flags `build`, `evaluate` and `retry-failed` share: what to run, on what, where the results go. */
 export interface BuildArgs {

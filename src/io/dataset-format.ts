@@ -6,14 +6,12 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { InputError } from '../errors.js';
+import type { DatasetFormatChoice } from './dataset-format-choices.js';
 import { loadMbpp, type LoadedMbpp } from './mbpp-source.js';
 import { joinOriginal, loadMbppPlus, MBPPPLUS_TASK_ID } from './mbppplus-source.js';
 import { objectFields, parseValue, PythonJsonSyntaxError } from './python-json.js';
 import { hasParquetMagic, jsonlLines } from './table-rows.js';
 
-/** `--dataset-format`'s choices. */
-export const DATASET_FORMAT_CHOICES = ['auto', 'mbpp', 'mbppplus'] as const;
-export type DatasetFormatChoice = (typeof DATASET_FORMAT_CHOICES)[number];
 export type DatasetFormat = Exclude<DatasetFormatChoice, 'auto'>;
 
 export interface LoadedDataset extends LoadedMbpp {
