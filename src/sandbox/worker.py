@@ -855,6 +855,19 @@ def reap_orphans():
             return
 
 
+def other_children(child_pid):
+    """Whether the worker has children besides the judged child and the uid killer. Every process
+    judged code starts descends from the worker (a subreaper: orphans come back to it), so with
+    none, the child was alone; None where the kernel does not list children."""
+    me = os.getpid()
+    try:
+        with open(f"/proc/{me}/task/{me}/children", "rb") as listing:
+            children = {int(pid) for pid in listing.read().split()}
+    except OSError:
+        return None
+    return bool(children - {child_pid, UID_KILLER.pid})
+
+
 def kill_tree(child_pid):
     """Leaves nothing of the test behind: its session, and every process it started. Returns the
     child's wait status and CPU seconds (collected before anything else is reaped)."""
@@ -862,10 +875,13 @@ def kill_tree(child_pid):
         os.killpg(child_pid, signal.SIGKILL)
     except OSError:
         pass
-    if UID is not None:
-        UID_KILLER.kill_all()
     _, status, usage = os.wait4(child_pid, 0)
-    if UID is None:
+    # The judged child is gone; whatever it started is now the worker's child (subreaper). Only then
+    # is a round of kill(-1) as the sandbox uid needed: most programs start nothing.
+    alone = other_children(child_pid) is False
+    if UID is not None and not alone:
+        UID_KILLER.kill_all()
+    if UID is None and not alone:
         for _ in range(100):
             pids = descendants()
             if not pids:
