@@ -69,9 +69,30 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<San
   const limits = resolveLimits(options.limits);
   const python = await resolvePython(options.python);
   const isolation = await chooseIsolation(options.isolation ?? 'auto', python);
-  const judge = await probeJudgeEnvironment(python, isolation);
-  const refusal = containmentRefusal(judge, options.allowUncontained ?? false);
-  if (refusal) throw new InputError(refusal);
+  const hostWorkRoot = mkdtempSync(join(tmpdir(), 'mbpp-sandbox-'));
+  chmodSync(hostWorkRoot, 0o711); // the sandbox uid must reach its own dir inside, and list nothing else
+  const workerConfig = {
+    limits,
+    workRoot: isolation === 'bwrap' ? BWRAP_WORK_ROOT : hostWorkRoot,
+    uidBase: SANDBOX_UID_BASE,
+  };
+  const launch = (index: number, seed: number): WorkerProcess => {
+    const { command, args, env } = workerLaunch({ level: isolation, python, tmpBytes: BWRAP_TMP_BYTES, hashSeed: seed }, workerConfig);
+    return new WorkerProcess(command, args, seed === hashSeed ? `#${index}` : `#${index} (hash seed ${seed})`, env);
+  };
+  const pool = new WorkerPool(launch, workers, hashSeed);
+  // The workers start while the judge is probed (each ~0.1-0.2 s of Python start-up): they run only the worker's
+  // own code until a program is sent, so one that is refused below has judged nothing when it is closed.
+  const settled = await Promise.allSettled([probeJudgeEnvironment(python, isolation), pool.start()]);
+  const [probed] = settled;
+  const judge = probed.status === 'fulfilled' ? probed.value : undefined;
+  const refusal = judge ? containmentRefusal(judge, options.allowUncontained ?? false) : null;
+  const failed = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (!judge || refusal || failed) {
+    await pool.close();
+    rmSync(hostWorkRoot, { recursive: true, force: true });
+    throw refusal ? new InputError(refusal) : failed?.reason;
+  }
   const warnings: string[] = [];
   if (isolation === 'none') {
     warnings.push(
@@ -90,25 +111,6 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<San
       `sandbox rlimit: ${hidden} is private, so judged code (run as a sandbox uid) can import only the modules ` +
         `the worker preloads from ${python.executable}; use --sandbox bwrap or an interpreter outside ${hidden}`,
     );
-  }
-  const hostWorkRoot = mkdtempSync(join(tmpdir(), 'mbpp-sandbox-'));
-  chmodSync(hostWorkRoot, 0o711); // the sandbox uid must reach its own dir inside, and list nothing else
-  const workerConfig = {
-    limits,
-    workRoot: isolation === 'bwrap' ? BWRAP_WORK_ROOT : hostWorkRoot,
-    uidBase: SANDBOX_UID_BASE,
-  };
-  const launch = (index: number, seed: number): WorkerProcess => {
-    const { command, args, env } = workerLaunch({ level: isolation, python, tmpBytes: BWRAP_TMP_BYTES, hashSeed: seed }, workerConfig);
-    return new WorkerProcess(command, args, seed === hashSeed ? `#${index}` : `#${index} (hash seed ${seed})`, env);
-  };
-  const pool = new WorkerPool(launch, workers, hashSeed);
-  try {
-    await pool.start();
-  } catch (error) {
-    await pool.close();
-    rmSync(hostWorkRoot, { recursive: true, force: true });
-    throw error;
   }
   return {
     isolation,
