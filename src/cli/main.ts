@@ -4,6 +4,7 @@ import { withBuildOptions, type BuildArgs } from './build-options.js';
 import type { GenerateArgs } from './generate.js';
 import { withModelsOptions, type ModelsArgs } from './models.js';
 import type { ReportArgs } from './report.js';
+import { startSandboxProbes } from './sandbox-probes.js';
 
 /**
  * Parses argv and runs one command; resolves to the process exit code. Bad input of any kind becomes a single
@@ -21,7 +22,11 @@ export async function main(argv: string[]): Promise<number> {
       'build',
       'Prompt a model for each MBPP problem, run the tests, write the labelled dataset (resumes a stopped run)',
       (y) => withBuildOptions(y),
-      (args) => run(async () => (await import('./build.js')).runBuild(args)),
+      (args) =>
+        run(async () => {
+          startSandboxProbes(args);
+          return (await import('./build.js')).runBuild(args);
+        }),
     )
     .command<BuildArgs>(
       'evaluate',
@@ -33,7 +38,11 @@ export async function main(argv: string[]): Promise<number> {
           // The file says how many samples each task has; --samples N only keeps sample indices below N.
           .default('samples', undefined)
           .describe('samples', 'Only the samples with sample_index below N (default: every sample in the file)'),
-      (args) => run(async () => (await import('./evaluate.js')).runEvaluate(args)),
+      (args) =>
+        run(async () => {
+          startSandboxProbes(args);
+          return (await import('./evaluate.js')).runEvaluate(args);
+        }),
     )
     .command<BuildArgs>(
       'retry-failed',
@@ -43,13 +52,21 @@ export async function main(argv: string[]): Promise<number> {
           // Replaying, the samples come from the file, as for evaluate; otherwise --samples defaults to 1.
           .default('samples', undefined)
           .describe('samples', 'Samples per problem (default 1; with --backend replay, every sample in the file)'),
-      (args) => run(async () => (await import('./retry-failed.js')).runRetryFailed(args)),
+      (args) =>
+        run(async () => {
+          startSandboxProbes(args);
+          return (await import('./retry-failed.js')).runRetryFailed(args);
+        }),
     )
     .command<BuildArgs>(
       'preflight',
       'Check Node, Python, sandbox, machine, disk, GPUs, CUDA, model and dataset for a build with these flags',
       (y) => withBuildOptions(y),
-      (args) => run(async () => (await import('./preflight.js')).runPreflightCommand(args)),
+      (args) =>
+        run(async () => {
+          startSandboxProbes(args);
+          return (await import('./preflight.js')).runPreflightCommand(args);
+        }),
     )
     .command<ReportArgs>(
       'report <datasets..>',
