@@ -39,16 +39,19 @@ describe('tapEvery', () => {
 });
 
 describe('autosaveEvery', () => {
+  /** A sink that notes when (in virtual ms) each autosave was asked for, and of how many items. */
+  const notingSink = (scheduler: ReturnType<typeof marbles>, saves: string[]) => ({
+    autosave: (count: number) => {
+      saves.push(`${scheduler.now()} ${count}`);
+      return EMPTY;
+    },
+  });
+
   it('autosaves on every n-th item and not at completion', () => {
     const scheduler = marbles();
     const saves: string[] = [];
     scheduler.run(({ cold, expectObservable }) => {
-      const sink = {
-        autosave: (count: number) => {
-          saves.push(`${scheduler.now()} ${count}`);
-          return EMPTY;
-        },
-      };
+      const sink = notingSink(scheduler, saves);
       expectObservable(cold('-a-b-c-d-e|').pipe(autosaveEvery(2, sink))).toBe('-a-b-c-d-e|');
     });
     assert.deepStrictEqual(saves, ['3 2', '7 4']);
@@ -58,12 +61,7 @@ describe('autosaveEvery', () => {
     const scheduler = marbles();
     const saves: string[] = [];
     scheduler.run(({ cold, expectObservable }) => {
-      const sink = {
-        autosave: (count: number) => {
-          saves.push(`${scheduler.now()} ${count}`);
-          return EMPTY;
-        },
-      };
+      const sink = notingSink(scheduler, saves);
       // Every 2nd item comes at 3, 7, 11, 15, 19 and 23 ms; with 5 ms at least between autosaves, 3 is too soon
       // after the start, and 11 and 19 too soon after the autosave 4 ms before them.
       expectObservable(cold('-a-b-c-d-e-f-g-h-i-j-k-l|').pipe(autosaveEvery(2, sink, { minIntervalMs: 5, scheduler }))).toBe(
