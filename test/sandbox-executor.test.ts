@@ -65,6 +65,34 @@ for (const isolation of ['bwrap', 'rlimit', 'none'] as const) {
       assert.deepEqual(outcome.testResults[1], { passed: false, error_type: 'AssertionError', message: 'last one' });
     });
 
+    it('gives judged code a bare environment with its own workdir, no_new_privs and no descriptor beyond the result channel', async () => {
+      const seen: { keys: string[]; home: boolean; tmp: boolean; cwd: string; fds: number[]; nnp: boolean }[] = [];
+      for (let program = 0; program < 2; program++) {
+        const outcome = await executor.execute({
+          code: 'import json, os\nfds = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))\n' +
+            'nnp = "NoNewPrivs:\\t1" in open("/proc/self/status").read()\n',
+          setupCode: '',
+          tests: [
+            'cwd = os.getcwd()\nassert False, json.dumps({"keys": list(os.environ), "home": os.environ.get("HOME") == cwd, ' +
+              '"tmp": os.environ.get("TMPDIR") == cwd, "cwd": cwd, "fds": fds, "nnp": nnp})',
+          ],
+        });
+        seen.push(JSON.parse(outcome.testResults[0]!.message!) as (typeof seen)[number]);
+      }
+      for (const { keys, home, tmp, fds, nnp } of seen) {
+        if (isolation === 'none') {
+          assert.ok(keys.includes('PYTHONHASHSEED'), 'unconfined code keeps the worker environment');
+          continue;
+        }
+        assert.deepEqual(keys, ['PATH', 'HOME', 'TMPDIR', 'LANG']);
+        assert.ok(home && tmp, 'HOME and TMPDIR are the workdir');
+        assert.equal(nnp, true);
+        // 0-2, the result channel (3), and the descriptor listing /proc/self/fd while it ran.
+        assert.deepEqual(fds, [0, 1, 2, 3, 4]);
+      }
+      if (isolation !== 'none') assert.notEqual(seen[0]!.cwd, seen[1]!.cwd, 'each program gets a fresh workdir');
+    });
+
     it('runs a program once for all its tests: a global a test changes is seen by the next ones', async () => {
       const outcome = await executor.execute({
         code: 'import os\nloads = [os.getpid()]\ncounter = 0\n',
