@@ -4,7 +4,7 @@ import { withBuildOptions, type BuildArgs } from './build-options.js';
 import type { GenerateArgs } from './generate.js';
 import { withModelsOptions, type ModelsArgs } from './models.js';
 import type { ReportArgs } from './report.js';
-import { startSandboxProbes } from './sandbox-probes.js';
+import { closeUnusedExecutor, startSandboxProbes } from './sandbox-probes.js';
 
 /**
  * Parses argv and runs one command; resolves to the process exit code. Bad input of any kind becomes a single
@@ -24,7 +24,7 @@ export async function main(argv: string[]): Promise<number> {
       (y) => withBuildOptions(y),
       (args) =>
         run(async () => {
-          startSandboxProbes(args);
+          startSandboxProbes(args, { executor: true });
           return (await import('./build.js')).runBuild(args);
         }),
     )
@@ -40,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
           .describe('samples', 'Only the samples with sample_index below N (default: every sample in the file)'),
       (args) =>
         run(async () => {
-          startSandboxProbes(args);
+          startSandboxProbes(args, { executor: true });
           return (await import('./evaluate.js')).runEvaluate(args);
         }),
     )
@@ -54,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
           .describe('samples', 'Samples per problem (default 1; with --backend replay, every sample in the file)'),
       (args) =>
         run(async () => {
-          startSandboxProbes(args);
+          startSandboxProbes(args, { executor: true });
           return (await import('./retry-failed.js')).runRetryFailed(args);
         }),
     )
@@ -118,11 +118,19 @@ export async function main(argv: string[]): Promise<number> {
     .fail((message, error) => {
       throw error ?? new InputError(message);
     });
+  // yargs renders the whole help text after starting a command's handler, to show it if the handler fails (~50 ms
+  // on the start-up path of a build); failures here are one line (`.fail` throws), never the help.
+  const usage = (parser as unknown as { getInternalMethods?(): { getUsageInstance(): { cacheHelpMessage?(): void } } })
+    .getInternalMethods?.()
+    .getUsageInstance();
+  if (usage?.cacheHelpMessage) usage.cacheHelpMessage = () => undefined;
   try {
     await parser.parseAsync();
     return exitCode;
   } catch (error) {
     return reportFailure(error);
+  } finally {
+    await closeUnusedExecutor();
   }
 }
 

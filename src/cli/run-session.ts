@@ -18,7 +18,7 @@ import { describeHealth, NoHealthySessionError, type PoolHealthEvent } from '../
 import { extractCode } from '../prompt/code-extraction.js';
 import { recordKey, type GenerationResult, type Prompted } from '../records.js';
 import { flakyCheckSeeds } from '../sandbox/flaky-check.js';
-import { createExecutor, type ExecutorOptions, type SandboxExecutor } from '../sandbox/sandbox-executor.js';
+import type { ExecutorOptions, SandboxExecutor } from '../sandbox/sandbox-executor.js';
 import type { TaskTimeLimits } from '../sandbox/time-limits.js';
 import { buildPipeline } from '../streams/build-pipeline.js';
 import { culpritRow, triageAfterCrashes } from '../streams/crash-triage.js';
@@ -34,6 +34,7 @@ import { RunFailure } from './run-failure.js';
 import { RunActivations } from './run-activations.js';
 import type { RunInputs } from './run-inputs.js';
 import { runIdentityOf } from './run-identity-of.js';
+import { executorOptionsOf, openExecutor } from './sandbox-probes.js';
 import type { PlusJudging } from '../sandbox/plus-judging.js';
 import { plusJudgingOf, timeLimitPolicyOf, timeLimitsOf } from './time-limits-of.js';
 import { promptsToDo } from './run-work.js';
@@ -162,13 +163,7 @@ export class RunSession {
     try {
       const opened = await plan.openBackend();
       held.backend = opened.backend;
-      const executor = await (plan.openExecutor ?? createExecutor)({
-        isolation: args.sandbox,
-        workers: args.workers,
-        python: preflight.python?.executable,
-        hashSeed: args.hashSeed,
-        allowUncontained: args.allowUncontained,
-      });
+      const executor = await (plan.openExecutor ?? openExecutor)(executorOptionsOf(args, preflight.python?.executable));
       held.executor = executor;
       const notices = noticesOf(plan.inputs, opened, executor);
       const identity = runIdentityOf(
