@@ -1,4 +1,5 @@
-import nvidiaSmi from 'node-nvidia-smi';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
 
 /** One GPU as nvidia-smi reports it. Memory in bytes. */
 export interface GpuReading {
@@ -26,7 +27,8 @@ const NOT_FOUND = 'nvidia-smi not found on PATH';
 
 /**
  * PATHs nvidia-smi is not on. Each ask forks the builder through a shell (~10 ms of CPU), and the resource monitor
- * asks every few seconds, so a machine without it is told so once per PATH.
+ * asks every few seconds, so a machine without it is told so once per PATH: looked up in the PATH's directories
+ * first, before node-nvidia-smi is loaded or a shell started.
  */
 const pathsWithoutSmi = new Set<string>();
 
@@ -37,7 +39,25 @@ const pathsWithoutSmi = new Set<string>();
  */
 export function readNvidiaGpus(timeoutMs = 10_000): Promise<GpuReadout> {
   const path = process.env.PATH ?? '';
+  if (!pathsWithoutSmi.has(path) && !onPath('nvidia-smi', path)) pathsWithoutSmi.add(path);
   if (pathsWithoutSmi.has(path)) return Promise.resolve({ available: false, gpus: [], reason: NOT_FOUND });
+  return import('node-nvidia-smi').then(({ default: nvidiaSmi }) => askSmi(nvidiaSmi, path, timeoutMs));
+}
+
+/** Whether an executable `name` is in one of `path`'s directories (a shell would find it there). */
+function onPath(name: string, path: string): boolean {
+  return path.split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir || '.', name), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** node-nvidia-smi (and its XML parser, ~20 ms to load) is loaded on the first ask, not with the CLI. */
+function askSmi(nvidiaSmi: typeof import('node-nvidia-smi').default, path: string, timeoutMs: number): Promise<GpuReadout> {
   return new Promise((resolve) => {
     const timer = setTimeout(
       () => resolve({ available: false, gpus: [], reason: `nvidia-smi did not answer within ${timeoutMs} ms` }),
