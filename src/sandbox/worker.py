@@ -66,7 +66,7 @@ LIMITS = CONFIG["limits"]
 LEVEL = CONFIG["level"]  # 'bwrap' | 'rlimit' | 'none'
 WORK_ROOT = CONFIG["workRoot"]
 PROBE = CONFIG.get("probe", False)
-if not PROBE:  # the probe (on the way to the first program) judges nothing: ~20 ms less to answer
+if not PROBE:  # the probe (on the way to the first program) judges nothing: ~10 ms less to answer
     # Warm the modules MBPP and generated programs import, so forked children find them loaded (and so
     # they import even where the sandbox uid cannot read the interpreter's own files). Not `queue`: it
     # imports threading, whose after-fork hook costs every child ~0.2 ms (no MBPP program imports either).
