@@ -3,6 +3,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { GenerationResult } from '../src/records.ts';
 import { latestDataset, readJson, readRowsIndependently } from './support/output-files.ts';
 import { REPO_ROOT, runCli } from './support/run-cli.ts';
 
@@ -23,22 +24,25 @@ const programs = [
   { task_id: 'Mbpp/10', solution: 'def camel(name):\n    return name\n' },
 ];
 
-interface Row {
-  task_id: number;
-  is_correct: boolean;
-  passed_tests: number;
-  total_tests: number;
-  is_correct_base: boolean | null;
-  is_correct_plus: boolean | null;
-  base_passed: number | null;
-  base_total: number | null;
-  plus_passed: number | null;
-  plus_total: number | null;
-  base_test_results: { passed: boolean; error_type: string | null }[] | null;
-  plus_test_results: { passed: boolean; error_type: string | null }[] | null;
-  base_first_failure: string | null;
-  plus_first_failure: string | null;
-}
+/** The columns these tests read, as the dataset types them. */
+type Row = Pick<
+  GenerationResult,
+  | 'task_id'
+  | 'is_correct'
+  | 'passed_tests'
+  | 'total_tests'
+  | 'is_correct_base'
+  | 'is_correct_plus'
+  | 'base_passed'
+  | 'base_total'
+  | 'plus_passed'
+  | 'plus_total'
+  | 'base_test_results'
+  | 'plus_test_results'
+  | 'base_first_failure'
+  | 'plus_first_failure'
+  | 'flaky'
+>;
 
 describe('MBPP+ labels beside the original asserts', () => {
   let dir: string;
@@ -98,7 +102,7 @@ describe('MBPP+ labels beside the original asserts', () => {
       env: { XDG_CACHE_HOME: join(dir, 'cache') },
     });
     assert.equal(run.code, 0, run.stderr);
-    const [row] = (await readRowsIndependently((await latestDataset(out)).parquet)) as unknown as (Row & { flaky: boolean | null })[];
+    const [row] = (await readRowsIndependently((await latestDataset(out)).parquet)) as unknown as Row[];
     assert.equal(row!.flaky, true, 'read_file_name has two parts after the head: their set order depends on the seed');
   });
 
