@@ -7,6 +7,19 @@ import type { CheckpointStore } from '../src/operators/stores.js';
 
 const marbles = (): TestScheduler => new TestScheduler((actual, expected) => assert.deepStrictEqual(actual, expected));
 
+/** 1..5 through `checkpointEvery(every, store)`: what came out, and each item with the journal's length when it did. */
+async function throughPromiseStore(every: number, store: CheckpointStore<number>, journal: readonly number[]) {
+  const seen: Array<[number, number]> = [];
+  const out = await lastValueFrom(
+    from([1, 2, 3, 4, 5]).pipe(
+      checkpointEvery(every, store),
+      tap((item) => seen.push([item, journal.length])),
+      toArray(),
+    ),
+  );
+  return { out, seen };
+}
+
 /** A store on virtual time: it logs each call with its frame and takes as long as the given cold marbles say. */
 function virtualStore(
   scheduler: TestScheduler,
@@ -131,14 +144,7 @@ describe('checkpointEvery', () => {
         snapshots.push(count);
       },
     };
-    const seen: Array<[number, number]> = [];
-    const out = await lastValueFrom(
-      from([1, 2, 3, 4, 5]).pipe(
-        checkpointEvery(2, store),
-        tap((item) => seen.push([item, journal.length])),
-        toArray(),
-      ),
-    );
+    const { out, seen } = await throughPromiseStore(2, store, journal);
     assert.deepStrictEqual(out, [1, 2, 3, 4, 5]);
     assert.deepStrictEqual(seen, [[1, 1], [2, 2], [3, 3], [4, 4], [5, 5]], 'each item is journalled before it is emitted');
     assert.deepStrictEqual(journal, [1, 2, 3, 4, 5]);
@@ -193,14 +199,7 @@ describe('checkpointEvery', () => {
       },
       checkpoint: async () => undefined,
     };
-    const seen: Array<[number, number]> = [];
-    const out = await lastValueFrom(
-      from([1, 2, 3, 4, 5]).pipe(
-        checkpointEvery(3, store),
-        tap((item) => seen.push([item, journal.length])),
-        toArray(),
-      ),
-    );
+    const { out, seen } = await throughPromiseStore(3, store, journal);
     assert.deepStrictEqual(out, [1, 2, 3, 4, 5]);
     assert.deepStrictEqual(batches, [[1, 2, 3], [4, 5]], 'a batch ends at every 3rd item and at the end');
     assert.deepStrictEqual(seen, [[1, 3], [2, 3], [3, 3], [4, 5], [5, 5]]);
