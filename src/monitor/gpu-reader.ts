@@ -39,8 +39,10 @@ const pathsWithoutSmi = new Set<string>();
  */
 export function readNvidiaGpus(timeoutMs = 10_000): Promise<GpuReadout> {
   const path = process.env.PATH ?? '';
-  if (!pathsWithoutSmi.has(path) && !onPath('nvidia-smi', path)) pathsWithoutSmi.add(path);
-  if (pathsWithoutSmi.has(path)) return Promise.resolve({ available: false, gpus: [], reason: NOT_FOUND });
+  if (pathsWithoutSmi.has(path) || !onPath('nvidia-smi', path)) {
+    pathsWithoutSmi.add(path);
+    return Promise.resolve({ available: false, gpus: [], reason: NOT_FOUND });
+  }
   return import('node-nvidia-smi').then(({ default: nvidiaSmi }) => askSmi(nvidiaSmi, path, timeoutMs));
 }
 
