@@ -92,6 +92,14 @@ describe('bad input to mbpp-stream build', () => {
     await expectRefused(['--dataset', sample, '--start', 'abc'], [/--start/]);
   });
 
+  it('--help still prints the command\'s help (the help yargs caches after starting a handler is switched off)', async () => {
+    const run = await runCli(['build', '--help']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /mbpp-stream build/);
+    assert.match(run.stdout, /--dataset/);
+    assert.match(run.stdout, /--hash-seed/);
+  });
+
   it('a one-value flag given twice is refused by name; repeatable flags may repeat', async () => {
     await expectRefused(['--dataset', sample, '--model', 'a', '--model', 'b'], [/--model was given 2 times \(a, b\); give it once/]);
     await expectRefused(['--dataset', sample, '--max-new-tokens', '5', '--max-new-tokens', '6'], [/--max-new-tokens was given 2 times/]);
