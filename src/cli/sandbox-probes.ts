@@ -37,8 +37,7 @@ export function startSandboxProbes(args: SandboxArgs, { executor = false }: { ex
   const options = python.then((resolved) => executorOptionsOf(args, resolved.executable));
   const started = (async () => {
     const { createExecutor } = await import('../sandbox/sandbox-executor.js');
-    await chooseIsolation(args.sandbox, await python);
-    return createExecutor(await options);
+    return createExecutor(await options); // its isolation and judge probes are the ones above, asked once
   })();
   started.catch(() => undefined); // reported by whoever takes it over
   early = { key: options.then(keyOf, () => 'unresolved'), executor: started };
